@@ -1,0 +1,67 @@
+/**
+ * Elasticsearch provisioning: the raw-events and aggregates index templates (kept in templates/)
+ * and their base indices. Idempotent through a content hash stored in each template's _meta.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Client } from '@elastic/elasticsearch';
+import { GapipeError } from '../../errors.js';
+import { templatePath } from '../../paths.js';
+
+export const EVENTS_INDEX = 'gapipe-events';
+export const AGGREGATES_INDEX = 'gapipe-aggregates';
+
+export const INDEX_TEMPLATES = [
+  { name: EVENTS_INDEX, file: 'elasticsearch/events-template.json', index: EVENTS_INDEX },
+  { name: AGGREGATES_INDEX, file: 'elasticsearch/aggregates-template.json', index: AGGREGATES_INDEX },
+] as const;
+
+export interface IndexTemplateResult {
+  template: string;
+  status: 'created' | 'updated' | 'unchanged';
+  index: string;
+  indexStatus: 'created' | 'unchanged';
+}
+
+type TemplateBody = { _meta?: Record<string, unknown> } & Record<string, unknown>;
+
+export function loadIndexTemplate(file: string): { body: TemplateBody; hash: string } {
+  const text = readFileSync(templatePath(file), 'utf8');
+  const body = JSON.parse(text) as TemplateBody;
+  const hash = createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 16);
+  return { body: { ...body, _meta: { ...body._meta, content_hash: hash } }, hash };
+}
+
+export async function provisionElasticsearch(url: string): Promise<IndexTemplateResult[]> {
+  const client = new Client({ node: url, requestTimeout: 30_000, maxRetries: 3 });
+  const results: IndexTemplateResult[] = [];
+  try {
+    for (const t of INDEX_TEMPLATES) {
+      const { body, hash } = loadIndexTemplate(t.file);
+      let status: IndexTemplateResult['status'] = 'created';
+      const existing = await client.indices.getIndexTemplate({ name: t.name }, { ignore: [404] });
+      const current = existing.index_templates?.[0]?.index_template._meta?.content_hash;
+      if (current === hash) status = 'unchanged';
+      else {
+        if (existing.index_templates?.length) status = 'updated';
+        await client.indices.putIndexTemplate({ name: t.name, ...(body as object) });
+      }
+      const exists = await client.indices.exists({ index: t.index });
+      if (!exists) await client.indices.create({ index: t.index }, { ignore: [400] });
+      results.push({
+        template: t.name,
+        status,
+        index: t.index,
+        indexStatus: exists ? 'unchanged' : 'created',
+      });
+    }
+    return results;
+  } catch (error) {
+    throw new GapipeError('PROVISIONING_FAILED', `Could not install the index templates on ${url}`, {
+      cause: error,
+      nextSteps: 'Check Elasticsearch with `gapipe lab status` and `gapipe lab logs elasticsearch`',
+    });
+  } finally {
+    await client.close().catch(() => {});
+  }
+}
