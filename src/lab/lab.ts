@@ -18,6 +18,7 @@ import { kafkaService } from './kafka.js';
 import { kibanaService } from './kibana.js';
 import { LABEL_SERVICE, LABEL_SPEC_HASH, labLabels, networkName, serviceLabels } from './naming.js';
 import {
+  FLAG_PREFIX,
   isPublicBind,
   type LabOptions,
   SERVICE_MEMORY_BYTES,
@@ -29,6 +30,7 @@ import { type KibanaProvisionResult, provisionKibana } from './provision/kibana.
 import { provisionTopics, type TopicResult } from './provision/topics.js';
 import type { ServiceContext, ServiceDefinition } from './service.js';
 import {
+  type CheckResult,
   elasticsearchHealthStrategy,
   kafkaMetadataStrategy,
   kibanaStatusStrategy,
@@ -189,12 +191,32 @@ export class Lab {
     });
 
     const results: ServiceUpResult[] = [];
+    // What this run created or started, so a failure leaves the lab as it found it.
+    const touched: Array<{ id: string; status: ServiceStatus }> = [];
     // Kafka and Elasticsearch start together; Kibana needs Elasticsearch ready first.
     const waves = [services.filter((s) => s !== 'kibana'), services.filter((s) => s === 'kibana')];
-    for (const wave of waves) {
-      const started = [];
-      for (const service of wave) started.push(await this.ensureService(ctx(service), existing));
-      results.push(...(await Promise.all(started.map((s) => this.awaitReady(s, options)))));
+    try {
+      for (const wave of waves) {
+        const started = [];
+        for (const service of wave) {
+          const s = await this.ensureService(ctx(service), existing);
+          if (s.status !== 'unchanged') touched.push({ id: s.id, status: s.status });
+          started.push(s);
+        }
+        const settled = await Promise.allSettled(started.map((s) => this.awaitReady(s, options)));
+        for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
+        for (const outcome of settled) if (outcome.status === 'fulfilled') results.push(outcome.value);
+      }
+    } catch (error) {
+      for (const { id, status } of touched) {
+        // A container that existed before (merely restarted) is stopped; one this run made is removed.
+        if (status === 'started') await this.docker.stopContainer(id, 15).catch(() => {});
+        else {
+          this.reporter.step(`removing container ${shortId(id)} started by this run`);
+          await this.docker.removeContainer(id).catch(() => {});
+        }
+      }
+      throw error;
     }
 
     const endpoints: Partial<Record<ServiceName, string>> = {};
@@ -309,7 +331,7 @@ export class Lab {
       // Only a port nobody holds can be published; say which one before Docker gives a vaguer error.
       for (const port of spec.ports) {
         if (!(await this.portFree(port.hostIp, port.hostPort))) {
-          const flag = service === 'elasticsearch' ? '--es-port' : `--${service}-port`;
+          const flag = `--${FLAG_PREFIX[service]}-port`;
           throw new GapipeError(
             'PORT_IN_USE',
             `Port ${port.hostPort} on ${port.hostIp} is already in use, so ${service} cannot publish it`,
@@ -399,10 +421,13 @@ export class Lab {
       if (endpoint) health.endpoint = endpoint;
       if (c.running && endpoint) {
         try {
-          const result = await Promise.race([
-            strategyFor(service, endpoint).check(),
-            this.clock.sleep(checkTimeoutMs).then(() => ({ ready: false, detail: 'check timed out' })),
-          ]);
+          let timer: NodeJS.Timeout | undefined;
+          const timeout = new Promise<CheckResult>((resolve) => {
+            timer = setTimeout(() => resolve({ ready: false, detail: 'check timed out' }), checkTimeoutMs);
+          });
+          const result = await Promise.race([strategyFor(service, endpoint).check(), timeout]).finally(() =>
+            clearTimeout(timer),
+          );
           health.healthy = result.ready;
           if (!result.ready && result.detail) health.detail = result.detail;
         } catch (error) {

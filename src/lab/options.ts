@@ -38,6 +38,13 @@ export const SERVICE_MEMORY_BYTES: Record<ServiceName, number> = {
   kibana: 1024 * 1024 ** 2,
 };
 
+/** How each service is spelled in flag names (--es-port, --es-image). */
+export const FLAG_PREFIX: Record<ServiceName, string> = {
+  kafka: 'kafka',
+  elasticsearch: 'es',
+  kibana: 'kibana',
+};
+
 export const IMAGE_ENV_VARS: Record<ServiceName, string> = {
   kafka: 'GAPIPE_KAFKA_IMAGE',
   elasticsearch: 'GAPIPE_ELASTICSEARCH_IMAGE',
@@ -97,8 +104,9 @@ export function labInputFromEnv(env: NodeJS.ProcessEnv = process.env): LabOption
 
 function parsePort(raw: string, source: string): number {
   const port = Number(raw);
-  if (!Number.isInteger(port))
+  if (!/^\d+$/.test(raw.trim()) || port < 1 || port > 65535) {
     throw invalidFlag(`${source} must be a port number from 1 to 65535, got '${raw}'`);
+  }
   return port;
 }
 
@@ -169,16 +177,19 @@ export function validateLabOptions(options: LabOptions): void {
   for (const service of SERVICE_NAMES) {
     const port = options.ports[service];
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
-      throw invalidFlag(`--${service}-port must be a port number from 1 to 65535, got '${port}'`);
+      throw invalidFlag(
+        `--${FLAG_PREFIX[service]}-port must be a port number from 1 to 65535, got '${port}'`,
+      );
     }
     const other = seen.get(port);
     if (other && options.services.includes(service) && options.services.includes(other)) {
       throw invalidFlag(
-        `--${service}-port and --${other}-port are both ${port}; each service needs its own port`,
+        `--${FLAG_PREFIX[service]}-port and --${FLAG_PREFIX[other]}-port are both ${port}; each service needs its own port`,
       );
     }
     seen.set(port, service);
-    if (!options.images[service]?.trim()) throw invalidFlag(`--${service}-image must not be empty`);
+    if (!options.images[service]?.trim())
+      throw invalidFlag(`--${FLAG_PREFIX[service]}-image must not be empty`);
   }
   for (const [flag, value] of [
     ['--es-heap', options.elasticsearchHeapMb],

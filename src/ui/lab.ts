@@ -80,7 +80,8 @@ export function createPlainLabReporter(
         image.set(progress.layer, { current: progress.current ?? 0, total: progress.total });
       }
       const t = now();
-      if (t - (lastPrinted.get(progress.image) ?? 0) < 3000) return;
+      const previous = lastPrinted.get(progress.image);
+      if (previous !== undefined && t - previous < 3000) return;
       lastPrinted.set(progress.image, t);
       let current = 0;
       let total = 0;

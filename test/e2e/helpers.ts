@@ -14,7 +14,9 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export function infraEnv(): Record<string, string> {
   const file = `${ROOT}.gapipe-infra.env`;
   if (!existsSync(file)) {
-    throw new Error(`${file} is missing: run \`npm run infra:up\` first (it starts Docker and builds the stand-in images)`);
+    throw new Error(
+      `${file} is missing: run \`npm run infra:up\` first (it starts Docker and builds the stand-in images)`,
+    );
   }
   const env: Record<string, string> = {};
   for (const line of readFileSync(file, 'utf8').split('\n')) {
@@ -31,7 +33,11 @@ export interface CliResult {
 }
 
 /** Runs the built CLI (bin/run.js) as a user would, with CI=true and no stdin. */
-export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 600_000): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 600_000,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [`${ROOT}bin/run.js`, ...args], {
       cwd: ROOT,

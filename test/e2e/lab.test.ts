@@ -49,7 +49,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await removeLab(labName);
-  for (const id of unrelatedContainers) await docker.getContainer(id).remove({ force: true }).catch(() => {});
+  for (const id of unrelatedContainers)
+    await docker
+      .getContainer(id)
+      .remove({ force: true })
+      .catch(() => {});
 });
 
 const labFlags = () => [
@@ -79,7 +83,10 @@ describe('gapipe lab against a real Docker engine', () => {
       ['kafka', 'created'],
       ['elasticsearch', 'created'],
     ]);
-    expect(upResult.services.map((s) => s.image)).toEqual([env.GAPIPE_KAFKA_IMAGE, env.GAPIPE_ELASTICSEARCH_IMAGE]);
+    expect(upResult.services.map((s) => s.image)).toEqual([
+      env.GAPIPE_KAFKA_IMAGE,
+      env.GAPIPE_ELASTICSEARCH_IMAGE,
+    ]);
     expect(upResult.provisioning.topics?.map((t) => [t.topic, t.partitions, t.status])).toEqual([
       ['game-events', 3, 'created'],
       ['game-events-late', 3, 'created'],
@@ -106,7 +113,11 @@ describe('gapipe lab against a real Docker engine', () => {
   });
 
   it('carries a record through Kafka with kafkajs', async () => {
-    const kafka = new Kafka({ clientId: 'e2e', brokers: [upResult.endpoints.kafka ?? ''], logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({
+      clientId: 'e2e',
+      brokers: [upResult.endpoints.kafka ?? ''],
+      logLevel: logLevel.NOTHING,
+    });
     const producer = kafka.producer();
     const consumer = kafka.consumer({ groupId: randomName('e2e-group') });
     await producer.connect();
@@ -150,7 +161,9 @@ describe('gapipe lab against a real Docker engine', () => {
       });
       const found = await client.search({
         index: 'gapipe-events',
-        query: { bool: { filter: [{ term: { region: 'EU' } }, { range: { ts: { gte: '2026-11-21T19:59:00Z' } } }] } },
+        query: {
+          bool: { filter: [{ term: { region: 'EU' } }, { range: { ts: { gte: '2026-11-21T19:59:00Z' } } }] },
+        },
       });
       expect(found.hits.hits.map((h) => h._id)).toEqual(['e2e-1']);
       const mapping = await client.indices.getMapping({ index: 'gapipe-events' });
@@ -197,6 +210,7 @@ describe('gapipe lab against a real Docker engine', () => {
     const lines = `${result.stdout}${result.stderr}`.split('\n').filter((l) => l.length > 0);
     expect(lines.length).toBeGreaterThan(0);
     // Docker's 8-byte frame headers start with \u0001 or \u0002 followed by three zero bytes.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for raw frame headers on purpose
     expect(`${result.stdout}${result.stderr}`).not.toMatch(/[\u0001\u0002]\u0000\u0000\u0000/);
   });
 

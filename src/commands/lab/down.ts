@@ -9,8 +9,7 @@ export default class LabDown extends BaseCommand {
   static override summary =
     'Stop and remove the lab: exactly the containers and network it created (and volumes with --volumes)';
   static override description =
-    `Finds the lab's containers, network and volumes by their gapipe labels and removes them;
-nothing without the lab's label is touched. Data volumes are kept unless --volumes is given. Needs Docker.`;
+    `Finds the lab's containers, network and volumes by their gapipe labels and removes them; nothing without the lab's label is touched. Data volumes are kept unless --volumes is given. Needs Docker.`;
 
   static override examples = [
     { description: 'Remove the default lab, keep its data', command: '<%= config.bin %> lab down' },

@@ -9,8 +9,7 @@ import { SERVICE_NAMES, type ServiceName } from '../../lab/options.js';
 export default class LabLogs extends BaseCommand {
   static override summary = "Print a lab service's log (stdout to stdout, stderr to stderr)";
   static override description =
-    `Reads the container's log from Docker and splits Docker's multiplexed stream back into the
-service's stdout and stderr. With --follow it keeps streaming until Ctrl-C. Needs Docker.`;
+    `Reads the container's log from Docker and splits Docker's multiplexed stream back into the service's stdout and stderr. With --follow it keeps streaming until Ctrl-C. Needs Docker.`;
 
   static override enableJsonFlag = false;
 

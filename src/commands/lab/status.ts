@@ -7,9 +7,7 @@ import { renderLabStatus } from '../../ui/lab.js';
 export default class LabStatus extends BaseCommand {
   static override summary = "Show each lab service's container state, readiness and endpoint";
   static override description =
-    `Runs each service's readiness check once (Kafka: metadata request, Elasticsearch: cluster
-health, Kibana: status API). Exits 0 when every service of the lab is healthy, 1 otherwise (also when
-there is no lab). Needs Docker.`;
+    `Runs each service's readiness check once (Kafka: metadata request, Elasticsearch: cluster health, Kibana: status API). Exits 0 when every service of the lab is healthy, 1 otherwise (also when there is no lab). Needs Docker.`;
 
   static override examples = [
     { description: 'Status of the default lab', command: '<%= config.bin %> lab status' },
