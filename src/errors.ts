@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   KAFKA_UNREACHABLE: { exitCode: 5, title: 'Kafka is not reachable' },
   ELASTICSEARCH_UNREACHABLE: { exitCode: 5, title: 'Elasticsearch is not reachable' },
   KIBANA_UNREACHABLE: { exitCode: 5, title: 'Kibana is not reachable' },
+  SINK_FAILED: { exitCode: 7, title: 'The event sink failed' },
   INTERNAL: { exitCode: 70, title: 'Internal error (a bug in gapipe)' },
 } as const satisfies Record<string, { exitCode: number; title: string }>;
 
