@@ -250,8 +250,6 @@ export class DockerodeFacade implements DockerFacade {
           Binds: spec.volumes.map((v) => `${v.volume}:${v.path}`),
           NetworkMode: spec.network,
           ...(spec.memoryBytes ? { Memory: spec.memoryBytes } : {}),
-          // Elasticsearch and Kafka open many files; the engine default can be low.
-          Ulimits: [{ Name: 'nofile', Soft: 65_536, Hard: 65_536 }],
         },
         NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: spec.networkAliases } } },
       });

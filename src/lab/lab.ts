@@ -323,6 +323,8 @@ export class Lab {
         }
         return { service, id: current.id, status: 'started', spec, endpoint };
       }
+      // Have the new image before removing a container that works.
+      await this.ensureImage(spec.image, service);
       this.reporter.step(`${service}: configuration changed, recreating container ${shortId(current.id)}`);
       await this.docker.stopContainer(current.id, 20);
       await this.docker.removeContainer(current.id);

@@ -283,13 +283,14 @@ describe('gapipe lab errors against a real Docker engine', () => {
         '--es-port',
         String(await freePort()),
         '--ready-timeout',
-        '2',
+        '10',
       ],
-      env,
+      // A wrong image for the service: a Kafka broker never answers Elasticsearch's health API, but it logs.
+      { ...env, GAPIPE_ELASTICSEARCH_IMAGE: env.GAPIPE_KAFKA_IMAGE ?? '' },
     );
     expect(result.code).toBe(5);
     expect(result.stderr).toContain('elasticsearch did not become ready');
-    expect(result.stderr).toContain('not ready within 2s');
+    expect(result.stderr).toContain('not ready within 10s');
     expect(result.stderr).toContain('last log lines of elasticsearch');
     const filter = { filters: { label: [`${LABEL_LAB}=${failingLab}`] } };
     expect(await docker.listContainers({ all: true, ...filter })).toHaveLength(0);

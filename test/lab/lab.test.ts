@@ -471,6 +471,18 @@ describe('Lab.up: running it again', () => {
     expect(docker.volumes.size).toBe(1);
   });
 
+  it('keeps the working container when a changed image cannot be pulled', async () => {
+    await newLab().up(esOptions());
+    const [old] = labContainers();
+    const error = await newLab()
+      .up(esOptions({ images: { elasticsearch: 'nowhere/elasticsearch:0' } }))
+      .catch((e: unknown) => e as GapipeError);
+    expect(error).toBeInstanceOf(GapipeError);
+    expect((error as GapipeError).code).toBe('IMAGE_MISSING');
+    expect(docker.callsOf('stopContainer')).toEqual([]);
+    expect(labContainers().map((c) => [c.info.id, c.info.running])).toEqual([[old?.info.id, true]]);
+  });
+
   it('recreates the container when its environment changes (heap size)', async () => {
     await newLab().up(esOptions());
     const result = await newLab().up(esOptions({ elasticsearchHeapMb: 1024 }));
