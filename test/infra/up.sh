@@ -90,8 +90,13 @@ else
       log "dockerd started by an earlier infra:up (pid $pid) is running; waiting for it"
     else
       log "starting dockerd --storage-driver=vfs (log: $DOCKERD_LOG)"
-      # 9>&-: the daemon must not inherit (and so hold forever) the infra:up lock
-      setsid nohup /usr/sbin/dockerd --storage-driver=vfs >>"$DOCKERD_LOG" 2>&1 </dev/null 9>&- &
+      # 9>&-: the daemon must not inherit (and so hold forever) the infra:up lock.
+      # Containers inherit dockerd's open-files limit, and a container asking for more (e.g.
+      # --ulimit nofile=65536, as Elasticsearch setups do) fails to start: raise it first.
+      (
+        ulimit -n 1048576 2>/dev/null || true
+        exec setsid nohup /usr/sbin/dockerd --storage-driver=vfs >>"$DOCKERD_LOG" 2>&1 </dev/null 9>&-
+      ) &
       pid=$!
       printf '%s\n' "$pid" >"$DOCKERD_PIDFILE"
     fi
