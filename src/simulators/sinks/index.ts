@@ -1,0 +1,58 @@
+/**
+ * The one place that turns `--sink` into a Sink. Add a transport here (the Kafka sink plugs in as one
+ * more case) and every caller — the simulate command, bench, tests — can use it.
+ */
+import type { Writable } from 'node:stream';
+import { invalidFlag } from '../../errors.js';
+import type { SinkKind } from '../options.js';
+import { MemorySink } from './memory.js';
+import { NullSink } from './null.js';
+import { openFileSink, StreamSink } from './stream.js';
+import type { Sink } from './types.js';
+
+export type { RecordHeaders, Sink, SinkRecord, SinkStats } from './types.js';
+export { MemorySink, NullSink, StreamSink };
+
+export interface SinkConfig {
+  kind: SinkKind;
+  /** --out, for the file sink. */
+  out?: string | undefined;
+  /** Kafka bootstrap servers, host:port. */
+  brokers: string[];
+  topic: string;
+  runId: string;
+}
+
+export interface SinkEnvironment {
+  /** Where the stdout sink writes (tests pass a stream of their own). */
+  stdout?: Writable;
+}
+
+/** Creates and opens the sink for a run. */
+export async function createSink(config: SinkConfig, environment: SinkEnvironment = {}): Promise<Sink> {
+  let sink: Sink;
+  switch (config.kind) {
+    case 'null':
+      sink = new NullSink();
+      break;
+    case 'stdout':
+      sink = new StreamSink(environment.stdout ?? process.stdout, 'stdout', false);
+      break;
+    case 'file':
+      if (!config.out) throw invalidFlag('--sink file needs --out FILE', 'Add --out events.ndjson');
+      sink = await openFileSink(config.out);
+      break;
+    case 'kafka':
+      throw invalidFlag(
+        '--sink kafka is not available in this build yet',
+        'Use --sink stdout, --sink file --out FILE or --sink null for now',
+      );
+  }
+  await sink.open();
+  return sink;
+}
+
+/** A sink kept in memory (tests, embedded runs). */
+export function createMemorySink(options?: ConstructorParameters<typeof MemorySink>[0]): MemorySink {
+  return new MemorySink(options);
+}
