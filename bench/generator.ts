@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import { TrafficGenerator } from '../src/simulators/generator.js';
 import { GroundTruthRecorder } from '../src/simulators/manifest.js';
-import type { SimulateOptions } from '../src/simulators/options.js';
+import { SIMULATE_DEFAULTS, type SimulateOptions } from '../src/simulators/options.js';
 import { NullSink } from '../src/simulators/sinks/null.js';
 import type { SinkRecord } from '../src/simulators/sinks/types.js';
 
@@ -44,6 +44,7 @@ function options(seed: number, count: number): SimulateOptions {
     out: undefined,
     brokers: [],
     topic: 'game-events',
+    kafka: { ...SIMULATE_DEFAULTS.kafka },
     startTimeMs: Date.parse('2026-11-21T19:00:00Z'),
     disorder: values.disorder
       ? {

@@ -92,6 +92,13 @@ player (1000 players at 10ms = 100,000 events/s); as N/s it is the total. Progre
       allowNo: true,
       description: 'Send at the intended times (default); --no-pace sends as fast as the sink accepts',
     }),
+    acks: Flags.string({ description: 'Kafka acks: all, 1 or 0 [default: all]' }),
+    compression: Flags.string({ description: 'Kafka compression: none or gzip [default: none]' }),
+    idempotent: Flags.boolean({ description: 'Idempotent Kafka producer (needs --acks all)' }),
+    'batch-size': Flags.string({ description: 'Records per Kafka produce request [default: 2000]' }),
+    linger: Flags.string({
+      description: 'How long a partly filled Kafka batch waits, e.g. 5ms [default: 5ms]',
+    }),
     'max-in-flight': Flags.string({
       description: 'Records sent but not yet acknowledged before generation waits [default: 100000]',
     }),
@@ -123,6 +130,11 @@ player (1000 players at 10ms = 100,000 events/s); as N/s it is the total. Progre
       manifest: flags.manifest,
       pace: flags.pace,
       maxInFlight: flags['max-in-flight'],
+      acks: flags.acks,
+      compression: flags.compression,
+      idempotent: flags.idempotent,
+      batchSize: flags['batch-size'],
+      linger: flags.linger,
     };
     const options = resolveSimulateOptions(input, scenario?.input ?? {}, {
       nowMs: Date.now(),

@@ -9,6 +9,21 @@ import type { RampStage } from './schedule.js';
 
 export const SINK_KINDS = ['kafka', 'stdout', 'file', 'null'] as const;
 export type SinkKind = (typeof SINK_KINDS)[number];
+export const ACKS_VALUES = ['all', '1', '0'] as const;
+export type AcksValue = (typeof ACKS_VALUES)[number];
+export const COMPRESSION_VALUES = ['none', 'gzip'] as const;
+export type CompressionValue = (typeof COMPRESSION_VALUES)[number];
+
+/** Producer settings of the Kafka sink. */
+export interface KafkaProducerOptions {
+  acks: AcksValue;
+  compression: CompressionValue;
+  idempotent: boolean;
+  /** Records per produce request (the sink's own batching; kafkajs has no linger). */
+  batchSize: number;
+  /** How long a partly filled batch waits for more records. */
+  lingerMs: number;
+}
 
 export const MAX_PLAYERS = 10_000_000;
 export const MAX_RATE = 10_000_000;
@@ -34,6 +49,13 @@ export const SIMULATE_DEFAULTS = {
   pace: true,
   /** Records handed to the sink and not yet acknowledged; beyond it generation waits (memory bound). */
   maxInFlight: 100_000,
+  kafka: {
+    acks: 'all',
+    compression: 'none',
+    idempotent: false,
+    batchSize: 2000,
+    lingerMs: 5,
+  } as KafkaProducerOptions,
 } as const;
 
 export interface DisorderOptions {
@@ -75,6 +97,7 @@ export interface SimulateOptions {
   /** False with --no-pace: send as fast as the sink accepts (intended times still follow the schedule). */
   pace: boolean;
   maxInFlight: number;
+  kafka: KafkaProducerOptions;
   /** Name of the scenario the values came from, if any. */
   scenario: string | undefined;
 }
@@ -101,6 +124,11 @@ export interface SimulateInput {
   manifest?: string | undefined;
   pace?: boolean | undefined;
   maxInFlight?: string | number | undefined;
+  acks?: string | undefined;
+  compression?: string | undefined;
+  idempotent?: boolean | undefined;
+  batchSize?: string | number | undefined;
+  linger?: string | undefined;
 }
 
 /** The flag each input key comes from; scenario files use the same names (without the dashes). */
@@ -125,6 +153,11 @@ export const FLAG_NAMES: Record<keyof SimulateInput, string> = {
   manifest: 'manifest',
   pace: 'pace',
   maxInFlight: 'max-in-flight',
+  acks: 'acks',
+  compression: 'compression',
+  idempotent: 'idempotent',
+  batchSize: 'batch-size',
+  linger: 'linger',
 };
 
 // --- single values ---------------------------------------------------------------------------------
@@ -349,6 +382,34 @@ export function resolveSimulateOptions(
     ? parseWholeNumber(maxInFlightInput.value, maxInFlightInput.label, 1, MAX_PLAYERS)
     : SIMULATE_DEFAULTS.maxInFlight;
 
+  const choice = <T extends string>(key: 'acks' | 'compression', allowed: readonly T[], fallback: T): T => {
+    const input = pick(key);
+    if (!input) return fallback;
+    const text = String(input.value).trim();
+    if (!(allowed as readonly string[]).includes(text)) {
+      throw invalidFlag(`${input.label} must be one of ${allowed.join(', ')}, got '${text}'`);
+    }
+    return text as T;
+  };
+  const defaults = SIMULATE_DEFAULTS.kafka;
+  const batchSizeInput = pick('batchSize');
+  const lingerInput = pick('linger');
+  const kafka: KafkaProducerOptions = {
+    acks: choice('acks', ACKS_VALUES, defaults.acks),
+    compression: choice('compression', COMPRESSION_VALUES, defaults.compression),
+    idempotent: Boolean(pick('idempotent')?.value ?? defaults.idempotent),
+    batchSize: batchSizeInput
+      ? parseWholeNumber(batchSizeInput.value, batchSizeInput.label, 1, 100_000)
+      : defaults.batchSize,
+    lingerMs: lingerInput ? parseLinger(String(lingerInput.value), lingerInput.label) : defaults.lingerMs,
+  };
+  if (kafka.idempotent && kafka.acks !== 'all') {
+    throw invalidFlag(
+      `--idempotent needs --acks all, got --acks ${kafka.acks}`,
+      'Drop --idempotent, or use --acks all',
+    );
+  }
+
   return {
     players,
     startRate,
@@ -368,11 +429,20 @@ export function resolveSimulateOptions(
     manifestPath: flags.manifest,
     pace: flags.pace ?? SIMULATE_DEFAULTS.pace,
     maxInFlight,
+    kafka,
     scenario: context.scenarioName,
   };
 }
 
 // --- parsers, each with its message ------------------------------------------------------------------
+
+function parseLinger(text: string, label: string): number {
+  const ms = parseDurationMs(text.trim());
+  if (ms === undefined || ms > 10_000) {
+    throw invalidFlag(`${label} must be a duration from 0ms to 10s like 5ms, got '${text}'`);
+  }
+  return ms;
+}
 
 function rateFormMessage(label: string, text: string): string {
   return `${label} must be a duration like 10ms or a rate like 5000/s, got '${text}'`;

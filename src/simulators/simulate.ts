@@ -67,7 +67,14 @@ export async function simulate(options: SimulateOptions, deps: SimulateDeps = {}
   const sink =
     deps.sink ??
     (await createSink(
-      { kind: options.sink, out: options.out, brokers: options.brokers, topic: options.topic, runId },
+      {
+        kind: options.sink,
+        out: options.out,
+        brokers: options.brokers,
+        topic: options.topic,
+        runId,
+        kafka: options.kafka,
+      },
       deps.sinkEnvironment,
     ));
 

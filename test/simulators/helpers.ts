@@ -37,6 +37,7 @@ export function simulateOptions(overrides: Partial<SimulateOptions> = {}): Simul
     manifestPath: undefined,
     pace: true,
     maxInFlight: 100_000,
+    kafka: { ...SIMULATE_DEFAULTS.kafka },
     scenario: undefined,
     ...overrides,
   };

@@ -4,14 +4,15 @@
  */
 import type { Writable } from 'node:stream';
 import { invalidFlag } from '../../errors.js';
-import type { SinkKind } from '../options.js';
+import type { KafkaProducerOptions, SinkKind } from '../options.js';
+import { KafkaSink } from './kafka.js';
 import { MemorySink } from './memory.js';
 import { NullSink } from './null.js';
 import { openFileSink, StreamSink } from './stream.js';
 import type { Sink } from './types.js';
 
 export type { RecordHeaders, Sink, SinkRecord, SinkStats } from './types.js';
-export { MemorySink, NullSink, StreamSink };
+export { KafkaSink, MemorySink, NullSink, StreamSink };
 
 export interface SinkConfig {
   kind: SinkKind;
@@ -21,6 +22,8 @@ export interface SinkConfig {
   brokers: string[];
   topic: string;
   runId: string;
+  /** Producer settings for --sink kafka (defaults when absent). */
+  kafka?: KafkaProducerOptions | undefined;
 }
 
 export interface SinkEnvironment {
@@ -43,10 +46,13 @@ export async function createSink(config: SinkConfig, environment: SinkEnvironmen
       sink = await openFileSink(config.out);
       break;
     case 'kafka':
-      throw invalidFlag(
-        '--sink kafka is not available in this build yet',
-        'Use --sink stdout, --sink file --out FILE or --sink null for now',
-      );
+      sink = new KafkaSink({
+        brokers: config.brokers,
+        topic: config.topic,
+        clientId: `gapipe-simulate-${config.runId.slice(0, 8)}`,
+        ...(config.kafka ?? {}),
+      });
+      break;
   }
   await sink.open();
   return sink;
