@@ -113,15 +113,21 @@ describe('gapipe simulate (child process, CI=true)', () => {
   }, 120_000);
 
   it('rejects bad flags with the flag, the allowed form and exit code 2', async () => {
-    const [rate, kafka] = await Promise.all([
+    const [rate, acks] = await Promise.all([
       gapipe('simulate', '--sink', 'null', '--rate', '10'),
-      gapipe('simulate', '--events', '10'),
+      gapipe('simulate', '--events', '10', '--acks', '1', '--idempotent'),
     ]);
     expect(rate.code).toBe(2);
     expect(rate.stdout).toBe('');
     expect(rate.stderr).toContain("--rate must be a duration like 10ms or a rate like 5000/s, got '10'");
-    expect(kafka.code).toBe(2);
-    expect(kafka.stderr).toContain('--sink kafka is not available in this build yet');
-    expect(kafka.stderr).toContain('Use --sink stdout');
+    expect(acks.code).toBe(2);
+    expect(acks.stderr).toContain('--idempotent needs --acks all, got --acks 1');
+  }, 120_000);
+
+  it('names an unreachable broker and how to start one, and loses nothing silently', async () => {
+    const run = await gapipe('simulate', '--events', '10', '--brokers', '127.0.0.1:1');
+    expect(run.code).toBe(5);
+    expect(run.stderr).toContain('Kafka is not reachable at 127.0.0.1:1');
+    expect(run.stderr).toContain('gapipe lab up');
   }, 120_000);
 });

@@ -100,13 +100,15 @@ describe('createSink', () => {
     await file.close();
   });
 
-  it('gives a clear error for kafka until the Kafka sink is plugged in', async () => {
-    const error = await createSink({ ...base, kind: 'kafka' }).catch((e: unknown) => e);
+  it('opens the Kafka sink by connecting, and names an unreachable broker', async () => {
+    const error = await createSink({ ...base, kind: 'kafka', brokers: ['127.0.0.1:1'] }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(GapipeError);
-    expect((error as GapipeError).code).toBe('INVALID_FLAG');
-    expect((error as GapipeError).message).toBe('--sink kafka is not available in this build yet');
-    expect((error as GapipeError).nextSteps).toContain('--sink stdout');
-  });
+    expect((error as GapipeError).code).toBe('KAFKA_UNREACHABLE');
+    expect((error as GapipeError).message).toBe('Kafka is not reachable at 127.0.0.1:1');
+    expect((error as GapipeError).nextSteps).toContain('gapipe lab up');
+  }, 60_000);
 });
 
 describe('NullSink', () => {
