@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { GapipeError, invalidFlag } from '../errors.js';
+import { definedEntries } from '../objects.js';
 
 export const SERVICE_NAMES = ['kafka', 'elasticsearch', 'kibana'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -84,11 +85,6 @@ export interface LabOptionsInput {
   kafkaHeapMb?: number | undefined;
 }
 
-function defined<T extends object>(value: T | undefined): Partial<T> {
-  if (!value) return {};
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
 /** Reads the image and port overrides from the environment. */
 export function labInputFromEnv(env: NodeJS.ProcessEnv = process.env): LabOptionsInput {
   const images: Partial<Record<ServiceName, string>> = {};
@@ -115,10 +111,10 @@ export function resolveLabOptions(...sources: LabOptionsInput[]): LabOptions {
   const merged: LabOptionsInput = {};
   for (const source of [...sources].reverse()) {
     const { ports, images, readyBudgetMs, ...scalars } = source;
-    Object.assign(merged, defined(scalars));
-    merged.ports = { ...merged.ports, ...defined(ports) };
-    merged.images = { ...merged.images, ...defined(images) };
-    merged.readyBudgetMs = { ...merged.readyBudgetMs, ...defined(readyBudgetMs) };
+    Object.assign(merged, definedEntries(scalars));
+    merged.ports = { ...merged.ports, ...definedEntries(ports) };
+    merged.images = { ...merged.images, ...definedEntries(images) };
+    merged.readyBudgetMs = { ...merged.readyBudgetMs, ...definedEntries(readyBudgetMs) };
   }
   const options: LabOptions = {
     name: merged.name ?? LAB_DEFAULTS.name,

@@ -17,6 +17,7 @@ import { build, type Histogram } from 'hdr-histogram-js';
 import { CompressionTypes, Kafka, logLevel, type Message, Partitioners, type Producer } from 'kafkajs';
 import { type Clock, systemClock } from '../../clock.js';
 import { describeCause, GapipeError } from '../../errors.js';
+import { definedEntries } from '../../objects.js';
 import type { Sink, SinkRecord, SinkStats } from './types.js';
 
 export type KafkaAcks = 'all' | '1' | '0';
@@ -92,7 +93,11 @@ export class KafkaSink implements Sink {
   private fatal: Error | undefined;
 
   constructor(options: KafkaSinkOptions) {
-    this.options = { ...KAFKA_SINK_DEFAULTS, clientId: 'gapipe-simulate', ...definedOnly(options) } as never;
+    this.options = {
+      ...KAFKA_SINK_DEFAULTS,
+      clientId: 'gapipe-simulate',
+      ...definedEntries(options),
+    } as never;
     this.clock = options.clock ?? systemClock;
     if (this.options.idempotent && this.options.acks !== 'all') {
       throw new GapipeError('INVALID_FLAG', '--idempotent needs --acks all', {
@@ -264,8 +269,4 @@ export class KafkaSink implements Sink {
   fatalError(): Error | undefined {
     return this.fatal;
   }
-}
-
-function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
