@@ -1,0 +1,614 @@
+/**
+ * The aggregation consumer: a consumer-group member that feeds each owned partition's records to its
+ * PartitionAggregator, sends late and malformed records to their topics, and flushes changed
+ * documents to the store every flush interval.
+ *
+ * Order of a flush — what makes a crash at any moment harmless:
+ *   1. late and dead-letter records handed over so far are acknowledged by Kafka;
+ *   2. the changed documents (and raw events) are written, versioned by partition position;
+ *   3. each partition's checkpoint is written;
+ *   4. the replay point of each partition is committed to Kafka.
+ * A crash before 3 replays from the previous checkpoint and rewrites the same documents; Kafka
+ * offsets never get ahead of what Elasticsearch holds.
+ *
+ * Backpressure: while the store fails (or unflushed records exceed a bound), fetching is paused and
+ * flushes are retried with backoff; nothing is committed until they succeed.
+ */
+import { type Clock, systemClock } from '../clock.js';
+import { GapipeError, toGapipeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import {
+  type FlushBatch,
+  type Outcome,
+  PartitionAggregator,
+  type PartitionCheckpoint,
+} from './aggregator.js';
+import { decodeEvent } from './decode.js';
+import { type AggregateStore, type RawEvent, RetryableStoreError } from './store.js';
+import type {
+  BatchControl,
+  BatchResult,
+  ConsumerTransport,
+  OutgoingRecord,
+  TransportBatch,
+} from './transport.js';
+import type { ConsumeSnapshot, DecodeResult, PartitionSnapshot } from './types.js';
+import { type WindowingOptions, windowingHash } from './windows.js';
+
+export interface ConsumerOptions {
+  topic: string;
+  group: string;
+  windowing: WindowingOptions;
+  flushIntervalMs: number;
+  /** A caught-up partition without records for this long stops holding the watermark back. */
+  idleTimeoutMs: number;
+  lateTopic: string;
+  deadLetterTopic: string;
+  indexRaw: boolean;
+  /** Records applied but not yet flushed before fetching pauses. */
+  maxUnflushedRecords: number;
+  /** Longest wait between two flush attempts while the store fails. */
+  maxBackoffMs: number;
+}
+
+export const CONSUMER_DEFAULTS = {
+  flushIntervalMs: 1000,
+  idleTimeoutMs: 30_000,
+  maxUnflushedRecords: 500_000,
+  maxBackoffMs: 5000,
+};
+
+/** What the consumer measures per record, for `gapipe bench`. */
+export interface ConsumerObserver {
+  /** A record (not a replayed one) was received; `intendedMs` from its header when present. */
+  delivered?(intendedMs: number | undefined, nowMs: number): void;
+  /** The documents covering these records were acknowledged by the store. */
+  stored?(intendedMs: Float64Array, count: number, nowMs: number): void;
+}
+
+export interface ConsumerDeps {
+  transport: ConsumerTransport;
+  store: AggregateStore;
+  clock?: Clock;
+  logger?: Logger;
+  observer?: ConsumerObserver;
+}
+
+interface PartitionState {
+  aggregator: PartitionAggregator;
+  highWatermark: number;
+  committed: number;
+  lastRecordAtMs: number;
+  /** Position at the last successful flush. */
+  flushedPosition: number;
+  soughtBack: boolean;
+}
+
+export class AggregationConsumer {
+  private readonly clock: Clock;
+  private readonly partitions = new Map<number, PartitionState>();
+  private readonly restoring = new Map<number, Promise<PartitionState>>();
+  private assigned: number[] = [];
+  private paused = false;
+  private running = false;
+  private stopping = false;
+  private fatal: Error | undefined;
+  private readonly startedAtMs: number;
+  private flushTimer: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private flushing: Promise<void> | undefined;
+  private unflushedRecords = 0;
+  private failingSinceMs: number | undefined;
+  private sinkError: string | undefined;
+  private raw: RawEvent[] = [];
+  private readonly sideOutputs = new SideOutputQueue();
+  /** Intended send times of records applied since the last flush (for the sink latency). */
+  private pendingIntended = new Float64Array(1024);
+  private pendingIntendedCount = 0;
+  private totals = {
+    consumed: 0,
+    accepted: 0,
+    duplicates: 0,
+    late: 0,
+    deadLettered: 0,
+    written: 0,
+    rawWritten: 0,
+    replayed: 0,
+    flushes: 0,
+    failedFlushes: 0,
+  };
+  private rate = { atMs: 0, consumed: 0, written: 0, consumedPerSec: 0, writtenPerSec: 0 };
+  private resolveDone!: () => void;
+  private rejectDone!: (error: Error) => void;
+  /** Settles when the consumer has stopped: resolves after stop(), rejects on a fatal error. */
+  readonly done: Promise<void>;
+
+  constructor(
+    private readonly options: ConsumerOptions,
+    private readonly deps: ConsumerDeps,
+  ) {
+    this.clock = deps.clock ?? systemClock;
+    this.startedAtMs = this.clock.now();
+    this.rate.atMs = this.startedAtMs;
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+    this.done.catch(() => {});
+  }
+
+  async start(): Promise<void> {
+    await this.deps.store.prepare();
+    this.running = true;
+    await this.deps.transport.start({
+      onAssignment: (partitions) => this.onAssignment(partitions),
+      onRebalancing: () => {
+        this.deps.logger?.debug('rebalancing');
+      },
+      onBatch: (batch, control) => this.onBatch(batch, control),
+      onFatal: (error) => this.fail(error),
+    });
+    this.flushTimer = this.flushLoop();
+  }
+
+  /** Flushes everything, commits, and leaves the group. */
+  async stop(): Promise<void> {
+    if (this.stopping) return this.done;
+    this.stopping = true;
+    this.wake?.();
+    await this.deps.transport.stop().catch(() => {});
+    this.running = false;
+    this.wake?.();
+    await this.flushTimer;
+    if (!this.fatal) {
+      // Final flush: retried like any other until it succeeds or the store fails for good.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.flush();
+          break;
+        } catch (error) {
+          if (!(error instanceof RetryableStoreError) || attempt >= 20) {
+            this.fatal ??= toGapipeError(error);
+            break;
+          }
+          await this.clock.sleep(Math.min(250 * 2 ** attempt, this.options.maxBackoffMs));
+        }
+      }
+    }
+    await this.deps.store.close();
+    if (this.fatal) this.rejectDone(this.fatal);
+    else this.resolveDone();
+    return this.done;
+  }
+
+  snapshot(): ConsumeSnapshot {
+    const now = this.clock.now();
+    if (now - this.rate.atMs >= 1000) {
+      const seconds = (now - this.rate.atMs) / 1000;
+      this.rate.consumedPerSec = (this.totals.consumed - this.rate.consumed) / seconds;
+      this.rate.writtenPerSec = (this.totals.written - this.rate.written) / seconds;
+      this.rate.atMs = now;
+      this.rate.consumed = this.totals.consumed;
+      this.rate.written = this.totals.written;
+    }
+    const partitions: PartitionSnapshot[] = [];
+    let openWindows = 0;
+    let openCells = 0;
+    for (const [partition, state] of [...this.partitions].sort((a, b) => a[0] - b[0])) {
+      const position = state.aggregator.position + 1;
+      partitions.push({
+        partition,
+        position,
+        highWatermark: state.highWatermark,
+        lag: Math.max(0, state.highWatermark - position),
+        committed: state.committed,
+        watermarkMs: state.aggregator.watermarkMs,
+        idle: this.isIdle(state, now),
+      });
+      openWindows += state.aggregator.openWindows;
+      openCells += state.aggregator.openCells;
+    }
+    return {
+      atMs: now,
+      elapsedMs: now - this.startedAtMs,
+      group: this.options.group,
+      topic: this.options.topic,
+      ...this.totals,
+      consumedPerSec: this.rate.consumedPerSec,
+      writtenPerSec: this.rate.writtenPerSec,
+      watermarkMs: this.consumerWatermark(now),
+      openWindows,
+      openCells,
+      partitions,
+      backpressure: this.paused,
+      sinkError: this.sinkError,
+      rssBytes: process.memoryUsage.rss(),
+    };
+  }
+
+  // ——— partitions ———
+
+  private onAssignment(partitions: number[]): void {
+    this.assigned = partitions;
+    for (const partition of [...this.partitions.keys()]) {
+      // Revoked: the new owner restores from the last checkpoint; our unflushed changes are replayed there.
+      if (!partitions.includes(partition)) this.partitions.delete(partition);
+    }
+    this.deps.logger?.debug(`assigned partitions [${partitions.join(', ')}] of ${this.options.topic}`);
+    if (this.paused) this.deps.transport.pause(partitions);
+  }
+
+  private async restore(partition: number, control: BatchControl): Promise<PartitionState> {
+    let checkpoint: PartitionCheckpoint | undefined;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        checkpoint = await this.deps.store.loadCheckpoint(this.options.topic, partition);
+        break;
+      } catch (error) {
+        if (!(error instanceof RetryableStoreError) || !control.isActive()) throw error;
+        this.noteSinkFailure(error);
+        await this.clock.sleep(Math.min(250 * 2 ** attempt, this.options.maxBackoffMs));
+        await control.heartbeat().catch(() => {});
+      }
+    }
+    const expected = windowingHash(this.options.windowing);
+    if (checkpoint && checkpoint.windowing !== expected) {
+      throw new GapipeError(
+        'INVALID_CONFIG',
+        `Partition ${partition} of ${this.options.topic} was aggregated with other window or lateness settings`,
+        {
+          nextSteps:
+            'Run with the settings it was built with, or write to a new --index (documents and state are per index)',
+        },
+      );
+    }
+    const aggregator = new PartitionAggregator(
+      this.options.topic,
+      partition,
+      this.options.windowing,
+      checkpoint,
+    );
+    this.deps.logger?.debug(
+      checkpoint
+        ? `partition ${partition}: restored checkpoint at offset ${checkpoint.position}, replaying from ${checkpoint.replayFrom}`
+        : `partition ${partition}: no checkpoint, starting fresh`,
+    );
+    return {
+      aggregator,
+      highWatermark: 0,
+      committed: checkpoint?.replayFrom ?? 0,
+      lastRecordAtMs: this.clock.now(),
+      flushedPosition: checkpoint?.position ?? -1,
+      soughtBack: false,
+    };
+  }
+
+  private async onBatch(batch: TransportBatch, control: BatchControl): Promise<BatchResult> {
+    if (this.fatal || this.stopping) return { seekTo: batch.records[0]?.offset ?? 0 };
+    const { partition } = batch;
+    let state = this.partitions.get(partition);
+    if (!state) {
+      let pending = this.restoring.get(partition);
+      if (!pending) {
+        pending = this.restore(partition, control);
+        this.restoring.set(partition, pending);
+      }
+      try {
+        state = await pending;
+      } catch (error) {
+        this.fail(error);
+        return { seekTo: batch.records[0]?.offset ?? 0 };
+      } finally {
+        this.restoring.delete(partition);
+      }
+      if (!this.assigned.includes(partition) && this.assigned.length > 0) return {};
+      this.partitions.set(partition, state);
+    }
+    const aggregator = state.aggregator;
+    state.highWatermark = batch.highWatermark;
+    const first = batch.records[0];
+    // Restoring needs the records from the replay point on: go back for them (once — if they are
+    // gone, retention deleted them and the replay starts where the partition does).
+    if (first && aggregator.replaying && first.offset > aggregator.startOffset && !state.soughtBack) {
+      state.soughtBack = true;
+      this.deps.logger?.debug(`partition ${partition}: seeking back to ${aggregator.startOffset} to restore`);
+      return { seekTo: aggregator.startOffset };
+    }
+    const now = this.clock.now();
+    const late: OutgoingRecord[] = [];
+    const dead: OutgoingRecord[] = [];
+    for (const record of batch.records) {
+      if (record.offset < aggregator.startOffset) continue;
+      const decoded = decodeEvent(record.value);
+      const runId = record.headers['gapipe-run-id'];
+      const outcome = aggregator.apply(record.offset, decoded, runId);
+      if (outcome.kind === 'skipped') continue;
+      if (outcome.replay) {
+        this.totals.replayed++;
+        continue;
+      }
+      this.totals.consumed++;
+      this.unflushedRecords++;
+      const intended = parseIntended(record.headers['gapipe-intended-ts']);
+      this.deps.observer?.delivered?.(intended, now);
+      if (intended !== undefined) this.notePending(intended);
+      this.sideEffects(outcome, decoded, record, partition, late, dead);
+    }
+    if (batch.records.length > 0) state.lastRecordAtMs = now;
+    if (late.length > 0) this.sideOutputs.enqueue(this.deps.transport, this.options.lateTopic, late);
+    if (dead.length > 0) this.sideOutputs.enqueue(this.deps.transport, this.options.deadLetterTopic, dead);
+    if (this.unflushedRecords >= this.options.maxUnflushedRecords) this.setPaused(true);
+    return {};
+  }
+
+  private sideEffects(
+    outcome: Outcome,
+    decoded: DecodeResult,
+    record: TransportBatch['records'][number],
+    partition: number,
+    late: OutgoingRecord[],
+    dead: OutgoingRecord[],
+  ): void {
+    const source = {
+      'gapipe-source-topic': this.options.topic,
+      'gapipe-source-partition': String(partition),
+      'gapipe-source-offset': String(record.offset),
+    };
+    const passThrough: Record<string, string> = {};
+    for (const [name, value] of Object.entries(record.headers))
+      if (value !== undefined) passThrough[name] = value;
+    switch (outcome.kind) {
+      case 'accepted':
+        this.totals.accepted++;
+        break;
+      case 'duplicate':
+        this.totals.duplicates++;
+        break;
+      case 'late':
+      case 'expired':
+        this.totals.late++;
+        late.push({
+          key: record.key,
+          value: record.value,
+          headers: {
+            ...passThrough,
+            ...source,
+            'gapipe-late-reason': outcome.kind === 'late' ? 'window-closed' : 'beyond-late-retention',
+            'gapipe-late-window-start': new Date(outcome.windowStart).toISOString(),
+          },
+        });
+        break;
+      case 'malformed':
+        this.totals.deadLettered++;
+        if (!decoded.ok) {
+          dead.push({
+            key: record.key,
+            value: record.value,
+            headers: {
+              ...passThrough,
+              ...source,
+              'gapipe-dlq-reason': decoded.failure.reason,
+              'gapipe-dlq-kind': decoded.failure.kind,
+            },
+          });
+        }
+        break;
+      default:
+        break;
+    }
+    if (this.options.indexRaw && decoded.ok && outcome.kind !== 'duplicate' && record.value) {
+      const json = record.value.toString('utf8');
+      const id = /"event_id":"([^"]+)"/.exec(json)?.[1];
+      if (id) this.raw.push({ id, json });
+    }
+  }
+
+  // ——— flushing ———
+
+  private async flushLoop(): Promise<void> {
+    let backoff = 0;
+    while (this.running && !this.fatal) {
+      await this.sleep(backoff || this.options.flushIntervalMs);
+      if (!this.running || this.stopping || this.fatal) break;
+      this.advanceIdlePartitions();
+      try {
+        await this.flush();
+        backoff = 0;
+      } catch (error) {
+        if (error instanceof RetryableStoreError) {
+          this.noteSinkFailure(error);
+          backoff = Math.min(Math.max(250, backoff * 2), this.options.maxBackoffMs);
+        } else {
+          this.fail(error);
+        }
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let settled = false;
+      const finish = () => {
+        if (settled) return;
+        settled = true;
+        this.wake = undefined;
+        resolve();
+      };
+      this.wake = finish;
+      this.clock.sleep(ms).then(finish);
+    });
+  }
+
+  /** One flush; concurrent callers share it. */
+  flush(): Promise<void> {
+    this.flushing ??= this.flushOnce().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private async flushOnce(): Promise<void> {
+    const nowIso = new Date(this.clock.now()).toISOString();
+    const batches: FlushBatch[] = [];
+    for (const state of this.partitions.values()) {
+      const aggregator = state.aggregator;
+      if (aggregator.replaying) continue;
+      if (aggregator.pendingChanges === 0 && aggregator.position === state.flushedPosition) continue;
+      batches.push(aggregator.collect(nowIso));
+    }
+    const raw = this.raw;
+    this.raw = [];
+    const intended = this.pendingIntended.slice(0, this.pendingIntendedCount);
+    const intendedCount = this.pendingIntendedCount;
+    const unflushed = this.unflushedRecords;
+    this.pendingIntendedCount = 0;
+    try {
+      this.deps.logger?.debug(
+        `flush: ${batches.reduce((n, b) => n + b.upserts.length, 0)} documents, ${raw.length} raw events`,
+      );
+      await this.sideOutputs.drain();
+      const stats = await this.deps.store.writeDocuments(batches, raw);
+      for (const batch of batches) this.partitions.get(batch.partition)?.aggregator.acknowledge(batch);
+      this.totals.written += stats.written;
+      this.totals.rawWritten += stats.raw;
+      await this.deps.store.writeCheckpoints(batches);
+      this.deps.observer?.stored?.(intended, intendedCount, this.clock.now());
+    } catch (error) {
+      this.raw = raw.concat(this.raw);
+      this.restorePending(intended, intendedCount);
+      this.totals.failedFlushes++;
+      throw error;
+    }
+    this.totals.flushes++;
+    this.unflushedRecords = Math.max(0, this.unflushedRecords - unflushed);
+    this.failingSinceMs = undefined;
+    this.sinkError = undefined;
+    for (const batch of batches) {
+      const state = this.partitions.get(batch.partition);
+      if (state) state.flushedPosition = batch.position;
+    }
+    const commits = batches.map((b) => ({ partition: b.partition, offset: b.checkpoint.replayFrom }));
+    try {
+      await this.deps.transport.commit(commits);
+      for (const { partition, offset } of commits) {
+        const state = this.partitions.get(partition);
+        if (state) state.committed = offset;
+      }
+    } catch (error) {
+      // Only progress reporting suffers: the checkpoint in the store is what a restart uses.
+      this.deps.logger?.debug(`commit failed (${(error as Error).message}); the checkpoint stands`);
+    }
+    this.setPaused(this.unflushedRecords >= this.options.maxUnflushedRecords);
+  }
+
+  private noteSinkFailure(error: Error): void {
+    this.failingSinceMs ??= this.clock.now();
+    if (this.sinkError !== error.message) this.deps.logger?.warn(`${error.message}; retrying`);
+    this.sinkError = error.message;
+    this.setPaused(true);
+  }
+
+  private setPaused(paused: boolean): void {
+    if (paused === this.paused) return;
+    this.paused = paused;
+    const partitions = this.assigned;
+    if (paused) this.deps.transport.pause(partitions);
+    else this.deps.transport.resume(partitions);
+    this.deps.logger?.debug(paused ? 'fetching paused (backpressure)' : 'fetching resumed');
+  }
+
+  // ——— watermark ———
+
+  private isIdle(state: PartitionState, now: number): boolean {
+    const caughtUp = state.aggregator.position + 1 >= state.highWatermark;
+    return caughtUp && now - state.lastRecordAtMs >= this.options.idleTimeoutMs;
+  }
+
+  /** Minimum over active partitions; undefined when none has seen an event. */
+  private consumerWatermark(now: number): number | undefined {
+    let min: number | undefined;
+    for (const state of this.partitions.values()) {
+      if (this.isIdle(state, now)) continue;
+      const w = state.aggregator.watermarkMs;
+      if (w !== undefined && (min === undefined || w < min)) min = w;
+    }
+    return min;
+  }
+
+  private advanceIdlePartitions(): void {
+    const now = this.clock.now();
+    const watermark = this.consumerWatermark(now);
+    if (watermark === undefined) return;
+    for (const state of this.partitions.values()) {
+      if (this.isIdle(state, now)) state.aggregator.advanceWatermark(watermark);
+    }
+  }
+
+  private notePending(intendedMs: number): void {
+    if (this.pendingIntendedCount === this.pendingIntended.length) {
+      const bigger = new Float64Array(this.pendingIntended.length * 2);
+      bigger.set(this.pendingIntended);
+      this.pendingIntended = bigger;
+    }
+    this.pendingIntended[this.pendingIntendedCount++] = intendedMs;
+  }
+
+  private restorePending(intended: Float64Array, count: number): void {
+    const current = this.pendingIntended.slice(0, this.pendingIntendedCount);
+    this.pendingIntendedCount = 0;
+    for (let i = 0; i < count; i++) this.notePending(intended[i] as number);
+    for (const value of current) this.notePending(value);
+  }
+
+  private fail(error: unknown): void {
+    if (this.fatal) return;
+    this.fatal = toGapipeError(error);
+    this.running = false;
+    this.wake?.();
+    void this.deps.transport.stop().catch(() => {});
+    void this.deps.store.close();
+    this.rejectDone(this.fatal);
+  }
+}
+
+function parseIntended(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+/**
+ * Late and dead-letter records, sent in order and retried until Kafka takes them; a flush waits for
+ * everything handed over before it.
+ */
+class SideOutputQueue {
+  private tail: Promise<void> = Promise.resolve();
+  private failure: Error | undefined;
+
+  enqueue(transport: ConsumerTransport, topic: string, records: OutgoingRecord[]): void {
+    this.tail = this.tail.then(async () => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await transport.produce(topic, records);
+          this.failure = undefined;
+          return;
+        } catch (error) {
+          this.failure = error as Error;
+          await new Promise((resolve) => setTimeout(resolve, Math.min(200 * 2 ** attempt, 5000)));
+        }
+      }
+    });
+  }
+
+  /** Resolves when everything enqueued so far is acknowledged; throws (retryable) while Kafka refuses it. */
+  async drain(): Promise<void> {
+    const tail = this.tail;
+    const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 10_000).unref());
+    const result = await Promise.race([tail.then(() => 'ok' as const), timeout]);
+    if (result === 'timeout') {
+      throw new RetryableStoreError(
+        `late/dead-letter records not yet acknowledged by Kafka${this.failure ? `: ${this.failure.message}` : ''}`,
+      );
+    }
+  }
+}

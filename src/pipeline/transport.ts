@@ -1,0 +1,232 @@
+/**
+ * The consumer's view of Kafka, small on purpose (OpenMessaging Benchmark's driver model): group
+ * membership with assignment callbacks, batches per partition, pause/resume, seek, commits, and a
+ * producer for the late and dead-letter topics. KafkaTransport is the real one (kafkajs); tests drive
+ * the consumer through a fake.
+ */
+import { Kafka, type KafkaMessage, logLevel } from 'kafkajs';
+import { GapipeError } from '../errors.js';
+
+export interface TransportRecord {
+  offset: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string | undefined>;
+  /** Broker timestamp, epoch ms. */
+  timestampMs: number;
+}
+
+export interface TransportBatch {
+  partition: number;
+  records: TransportRecord[];
+  /** The partition's end offset (next offset to be written) when fetched. */
+  highWatermark: number;
+}
+
+export interface BatchControl {
+  /** Keeps the group membership alive during long waits inside a batch handler. */
+  heartbeat(): Promise<void>;
+  /** False once the transport is stopping or the batch's partition was revoked. */
+  isActive(): boolean;
+}
+
+/** What the handler decided about a batch. */
+export interface BatchResult {
+  /** Re-read the partition from this offset instead of going on (records before it are missing). */
+  seekTo?: number;
+}
+
+export interface TransportHandlers {
+  /** The partitions this member owns now (after every rebalance). */
+  onAssignment(partitions: number[]): void;
+  onBatch(batch: TransportBatch, control: BatchControl): Promise<BatchResult>;
+  /** The group is rebalancing: partitions may move. */
+  onRebalancing?(): void;
+  /** A non-retriable failure: the consumer cannot go on. */
+  onFatal(error: Error): void;
+}
+
+export interface OutgoingRecord {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
+export interface ConsumerTransport {
+  readonly description: string;
+  start(handlers: TransportHandlers): Promise<void>;
+  pause(partitions: number[]): void;
+  resume(partitions: number[]): void;
+  commit(offsets: Array<{ partition: number; offset: number }>): Promise<void>;
+  /** Sends records to another topic, acks=all; resolves when all are acknowledged. */
+  produce(topic: string, records: OutgoingRecord[]): Promise<void>;
+  /** Partition count of the consumed topic. */
+  partitionCount(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export interface KafkaTransportOptions {
+  brokers: string[];
+  topic: string;
+  group: string;
+  clientId?: string;
+  /** Where a group without committed offsets starts. */
+  fromBeginning: boolean;
+  sessionTimeoutMs: number;
+}
+
+export class KafkaTransport implements ConsumerTransport {
+  readonly description: string;
+  private readonly kafka: Kafka;
+  private readonly consumer;
+  private readonly producer;
+  private producerConnected: Promise<void> | undefined;
+  private readonly removers: Array<() => void> = [];
+
+  constructor(private readonly options: KafkaTransportOptions) {
+    this.description = `kafka ${options.brokers.join(',')} ← ${options.topic} (group ${options.group})`;
+    this.kafka = new Kafka({
+      clientId: options.clientId ?? 'gapipe-consume',
+      brokers: options.brokers,
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: 3000,
+      // A restarting broker comes back within tens of seconds: keep trying that long.
+      retry: { retries: 12, initialRetryTime: 300, maxRetryTime: 5000 },
+    });
+    this.consumer = this.kafka.consumer({
+      groupId: options.group,
+      sessionTimeout: options.sessionTimeoutMs,
+      heartbeatInterval: Math.max(1000, Math.floor(options.sessionTimeoutMs / 10)),
+      allowAutoTopicCreation: false,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      retry: { retries: 12, initialRetryTime: 300, maxRetryTime: 5000 },
+    });
+    this.producer = this.kafka.producer({ allowAutoTopicCreation: false, idempotent: false });
+  }
+
+  async start(handlers: TransportHandlers): Promise<void> {
+    const brokers = this.options.brokers.join(',');
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      const topics = await admin.listTopics();
+      if (!topics.includes(this.options.topic)) {
+        throw new GapipeError('INVALID_FLAG', `Topic ${this.options.topic} does not exist on ${brokers}`, {
+          nextSteps: 'Create it (`gapipe lab up` creates game-events) or pass the right --topic',
+        });
+      }
+      await this.consumer.connect();
+    } catch (error) {
+      if (error instanceof GapipeError) throw error;
+      throw new GapipeError('KAFKA_UNREACHABLE', `Kafka is not reachable at ${brokers}`, {
+        cause: error,
+        nextSteps: 'Start the lab with `gapipe lab up`, or point --brokers (GAPIPE_BROKERS) at your cluster',
+      });
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
+    const { GROUP_JOIN, REBALANCING, CRASH } = this.consumer.events;
+    this.removers.push(
+      this.consumer.on(GROUP_JOIN, (event) => {
+        const assigned = event.payload.memberAssignment[this.options.topic] ?? [];
+        handlers.onAssignment([...assigned].sort((a, b) => a - b));
+      }),
+      this.consumer.on(REBALANCING, () => handlers.onRebalancing?.()),
+      this.consumer.on(CRASH, (event) => {
+        // kafkajs restarts itself after retriable failures; anything else ends the consumer.
+        if (!event.payload.restart) handlers.onFatal(event.payload.error);
+      }),
+    );
+    await this.consumer.subscribe({
+      topics: [this.options.topic],
+      fromBeginning: this.options.fromBeginning,
+    });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (batch.messages.length === 0) return;
+        const records = batch.messages.map(toRecord);
+        const result = await handlers.onBatch(
+          { partition: batch.partition, records, highWatermark: Number(batch.highWatermark) },
+          { heartbeat, isActive: () => isRunning() && !isStale() },
+        );
+        if (result.seekTo !== undefined) {
+          this.consumer.seek({
+            topic: this.options.topic,
+            partition: batch.partition,
+            offset: String(result.seekTo),
+          });
+          return;
+        }
+        resolveOffset(batch.lastOffset());
+        await heartbeat();
+      },
+    });
+  }
+
+  pause(partitions: number[]): void {
+    if (partitions.length > 0) this.consumer.pause([{ topic: this.options.topic, partitions }]);
+  }
+
+  resume(partitions: number[]): void {
+    if (partitions.length > 0) this.consumer.resume([{ topic: this.options.topic, partitions }]);
+  }
+
+  async commit(offsets: Array<{ partition: number; offset: number }>): Promise<void> {
+    if (offsets.length === 0) return;
+    await this.consumer.commitOffsets(
+      offsets.map(({ partition, offset }) => ({
+        topic: this.options.topic,
+        partition,
+        offset: String(offset),
+      })),
+    );
+  }
+
+  async produce(topic: string, records: OutgoingRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    this.producerConnected ??= this.producer.connect();
+    try {
+      await this.producerConnected;
+    } catch (error) {
+      this.producerConnected = undefined;
+      throw error;
+    }
+    await this.producer.send({ topic, acks: -1, messages: records });
+  }
+
+  async partitionCount(): Promise<number> {
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      const metadata = await admin.fetchTopicMetadata({ topics: [this.options.topic] });
+      return metadata.topics[0]?.partitions.length ?? 0;
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const remove of this.removers.splice(0)) remove();
+    await this.consumer.disconnect().catch(() => {});
+    if (this.producerConnected) await this.producer.disconnect().catch(() => {});
+  }
+}
+
+function toRecord(message: KafkaMessage): TransportRecord {
+  const headers: Record<string, string | undefined> = {};
+  if (message.headers) {
+    for (const [name, value] of Object.entries(message.headers)) {
+      const first = Array.isArray(value) ? value[0] : value;
+      headers[name] = first === undefined ? undefined : first.toString();
+    }
+  }
+  return {
+    offset: Number(message.offset),
+    key: message.key,
+    value: message.value,
+    headers,
+    timestampMs: Number(message.timestamp),
+  };
+}
