@@ -73,6 +73,8 @@ export interface KafkaTransportOptions {
   /** Where a group without committed offsets starts. */
   fromBeginning: boolean;
   sessionTimeoutMs: number;
+  /** Topics the consumer writes to (late, dead letter): checked at start. */
+  requiredTopics?: string[];
 }
 
 export class KafkaTransport implements ConsumerTransport {
@@ -113,6 +115,13 @@ export class KafkaTransport implements ConsumerTransport {
       if (!topics.includes(this.options.topic)) {
         throw new GapipeError('INVALID_FLAG', `Topic ${this.options.topic} does not exist on ${brokers}`, {
           nextSteps: 'Create it (`gapipe lab up` creates game-events) or pass the right --topic',
+        });
+      }
+      const missing = (this.options.requiredTopics ?? []).filter((t) => !topics.includes(t));
+      if (missing.length > 0) {
+        throw new GapipeError('INVALID_FLAG', `Topic ${missing.join(', ')} does not exist on ${brokers}`, {
+          nextSteps:
+            'Late and malformed records go there: create it (`gapipe lab up` creates <topic>-late and <topic>-dlq), or pass --late-topic / --dlq-topic',
         });
       }
       await this.consumer.connect();
