@@ -1,0 +1,101 @@
+/** Rendering of `gapipe verify`: progress lines while waiting, and the result (header, differences, summary). */
+import chalk from 'chalk';
+import type { VerifyDifference } from '../verify/compare.js';
+import type { VerifyAttempt, VerifyResult } from '../verify/verify.js';
+import { formatCount, formatDuration } from './simulate.js';
+import { renderTable } from './table.js';
+
+/** Rows of the differences table; `--json` lists them all. */
+export const MAX_DIFFERENCE_ROWS = 50;
+
+/** Whole cents as dollars, without going through floating point: 123456 → "$1,234.56". */
+export function formatCents(cents: number): string {
+  const sign = cents < 0 ? '-' : '';
+  const abs = Math.abs(cents);
+  const dollars = Math.floor(abs / 100);
+  return `${sign}$${formatCount(dollars)}.${String(abs % 100).padStart(2, '0')}`;
+}
+
+/** One line per read while `--wait` keeps trying (stderr). */
+export function renderVerifyAttempt(attempt: VerifyAttempt): string {
+  const { cells } = attempt.comparison;
+  const state = attempt.comparison.ok
+    ? `${formatCount(cells.compared)} cells match`
+    : `${formatCount(cells.differing)} of ${formatCount(cells.compared)} cells differ`;
+  const next = attempt.last ? '' : `; reading again, for up to ${formatDuration(attempt.remainingMs)} more`;
+  return `read ${attempt.attempt}: ${state}${next}`;
+}
+
+/** The result for people: what was compared, the differences (at most `maxRows`), and a verdict. */
+export function renderVerifyResult(result: VerifyResult, options: { maxRows?: number } = {}): string {
+  const maxRows = options.maxRows ?? MAX_DIFFERENCE_ROWS;
+  const lines: string[] = [];
+  const reads =
+    result.attempts > 1 ? ` (${result.attempts} reads in ${formatDuration(result.waitedMs)})` : '';
+  lines.push(
+    `Compared ${formatCount(result.docs)} documents of topic ${result.topic} in ${result.index} with ${result.manifest}${reads}`,
+  );
+  const { expected, actual } = result.totals;
+  const late = actual.lateEvents > 0 ? ` (${formatCount(actual.lateEvents)} of them late)` : '';
+  lines.push(
+    `  found / expected: events ${formatCount(actual.events)} / ${formatCount(expected.events)}${late} · revenue ${formatCents(actual.revenueCents)} / ${formatCents(expected.revenueCents)} · duplicates ${formatCount(actual.duplicates)} / ${formatCount(expected.duplicates)}`,
+  );
+  if (result.docs === 0) {
+    lines.push(
+      chalk.yellow(
+        `  no documents for topic ${result.topic} in ${result.index} yet: is \`gapipe consume\` reading that topic?`,
+      ),
+    );
+  }
+  if (result.notFinal > 0) {
+    lines.push(
+      chalk.dim(
+        `  ${formatCount(result.notFinal)} documents not final yet (a window stays open until the watermark passes it, by default 10 minutes of event time later)`,
+      ),
+    );
+  }
+
+  if (result.differences.length > 0) {
+    const shown = result.differences.slice(0, maxRows);
+    lines.push('');
+    lines.push(
+      renderTable(
+        ['window', 'region', 'type', 'field', 'expected', 'actual', 'kind'],
+        shown.map(differenceRow),
+      ),
+    );
+    const more = result.differences.length - shown.length;
+    if (more > 0) lines.push(`… and ${formatCount(more)} more differences (--json lists them all)`);
+    lines.push('');
+  }
+
+  lines.push(renderVerdict(result));
+  return `${lines.join('\n')}\n`;
+}
+
+function differenceRow(d: VerifyDifference): string[] {
+  let actual = formatCount(d.actual);
+  if (d.kind === 'bound') actual = `${formatCount(d.actual)}..${formatCount(d.actualMax ?? d.actual)}`;
+  else if (d.late) actual = `${actual} (${formatCount(d.late)} late)`;
+  const kind = d.kind === 'bound' ? 'outside bound' : d.kind;
+  return [d.window_start, d.region, d.event_type, d.field, formatCount(d.expected), actual, kind];
+}
+
+function renderVerdict(result: VerifyResult): string {
+  const { cells } = result;
+  if (result.ok) {
+    const bounded = cells.bounded > 0 ? ` (${formatCount(cells.bounded)} bounded by late events)` : '';
+    const noun = cells.compared === 1 ? 'cell matches' : 'cells match';
+    return chalk.green(`✔ ${formatCount(cells.compared)} ${noun} the manifest${bounded}`);
+  }
+  const detail = [
+    cells.missing > 0 ? `${formatCount(cells.missing)} missing` : '',
+    cells.unexpected > 0 ? `${formatCount(cells.unexpected)} unexpected` : '',
+  ].filter(Boolean);
+  const verb = cells.differing === 1 ? 'differs' : 'differ';
+  return chalk.red(
+    `✘ ${formatCount(cells.differing)} of ${formatCount(cells.compared)} cells ${verb}${
+      detail.length > 0 ? ` (${detail.join(', ')})` : ''
+    }`,
+  );
+}

@@ -1,0 +1,359 @@
+/**
+ * The comparison behind `gapipe verify`: the aggregates a consumer wrote, against the ground truth
+ * the simulator counted. Pure: no I/O, so every rule is tested on plain objects.
+ *
+ * Rules (also printed by `gapipe verify --help`):
+ * - A cell is (window_start, region, event_type); window_start is normalised through `Date`, so
+ *   "2026-11-21T20:00:00Z", "2026-11-21T20:00:00.000Z" and epoch millis name the same window. The
+ *   documents of a cell (one per partition) are summed; let A be the sums, M the manifest window.
+ * - events: expected M.events, actual A.events + A.late_events. Late events are records the
+ *   consumer rejected because they arrived after their window closed; it counts them on the
+ *   document (and sends them to the late topic), so they still belong to the cell.
+ * - revenue: expected M.revenue_cents, actual A.revenue_cents + A.late_revenue_cents. Whole cents
+ *   only; revenue_usd (a float) is never compared.
+ * - duplicates: expected M.duplicates, actual A.duplicates.
+ * - unique_players: without late events, A.unique_players must equal M.unique_players. With
+ *   A.late_events > 0 the late events' players cannot be merged into the count, so it is a bound:
+ *   A.unique_players ≤ M.unique_players ≤ A.unique_players + A.late_events. A cell that holds
+ *   its bound (and matches otherwise) is "bounded", not a difference; a broken bound is one.
+ * - A cell of the manifest without documents is "missing" (actual 0); a cell with documents that
+ *   the manifest does not list is "unexpected" (expected 0).
+ * - Documents not yet `final` are counted, not held against the result: the consumer keeps the last
+ *   allowed-lateness worth of event time (10 minutes by default) open.
+ * Each differing field of a cell is one `VerifyDifference`; a cell with any of them is "differing".
+ */
+import type { AggregateDoc } from '../pipeline/types.js';
+import type { ManifestWindow } from '../simulators/manifest.js';
+
+export const VERIFY_FIELDS = ['events', 'revenue_cents', 'duplicates', 'unique_players'] as const;
+export type VerifyField = (typeof VERIFY_FIELDS)[number];
+
+/**
+ * mismatch: both sides have the cell and the field differs. missing: the manifest has the cell, the
+ * index does not. unexpected: the other way round. bound: unique players outside the bound allowed
+ * by late events.
+ */
+export type DifferenceKind = 'mismatch' | 'missing' | 'unexpected' | 'bound';
+
+export interface VerifyDifference {
+  /** ISO-8601, as `Date#toISOString` writes it. */
+  window_start: string;
+  region: string;
+  event_type: string;
+  field: VerifyField;
+  expected: number;
+  /** For events and revenue_cents: accepted + late. For a `bound` difference: the lower bound. */
+  actual: number;
+  /** events and revenue_cents: the part the consumer accepted into the window. */
+  accepted?: number;
+  /** events and revenue_cents: the part it counted as late. */
+  late?: number;
+  /** `bound` differences: the upper bound (actual unique players + late events). */
+  actualMax?: number;
+  kind: DifferenceKind;
+}
+
+export interface VerifyCellCounts {
+  /** Cells in the manifest or in the index (the union). */
+  compared: number;
+  /** Cells without any difference; includes the bounded ones. */
+  matching: number;
+  /** Cells with at least one difference; includes missing and unexpected ones. */
+  differing: number;
+  /** Matching cells whose unique players could only be checked against the late-event bound. */
+  bounded: number;
+  missing: number;
+  unexpected: number;
+}
+
+export interface VerifyTotals {
+  /** Summed over the manifest's windows. */
+  expected: {
+    events: number;
+    revenueCents: number;
+    duplicates: number;
+    /** Events the simulator sent late on purpose (whether the consumer found them late depends on its allowed lateness). */
+    lateEvents: number;
+  };
+  /** Summed over the compared documents. */
+  actual: {
+    /** acceptedEvents + lateEvents. */
+    events: number;
+    acceptedEvents: number;
+    lateEvents: number;
+    /** acceptedRevenueCents + lateRevenueCents. */
+    revenueCents: number;
+    acceptedRevenueCents: number;
+    lateRevenueCents: number;
+    duplicates: number;
+  };
+}
+
+export interface AggregateComparison {
+  ok: boolean;
+  /** Documents compared. */
+  docs: number;
+  cells: VerifyCellCounts;
+  totals: VerifyTotals;
+  /** Documents not yet final (informational). */
+  notFinal: number;
+  /** Sorted by window, region, event type, then field. */
+  differences: VerifyDifference[];
+}
+
+/** The sums of one cell's documents. */
+interface CellSums {
+  events: number;
+  lateEvents: number;
+  revenueCents: number;
+  lateRevenueCents: number;
+  duplicates: number;
+  uniquePlayers: number;
+}
+
+interface Cell {
+  window_start: string;
+  region: string;
+  event_type: string;
+}
+
+/** Normalises a window start (ISO text or epoch millis) to `toISOString` form; unparseable text is kept. */
+export function normaliseWindowStart(value: string | number): string {
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? String(value) : date.toISOString();
+}
+
+// A separator that cannot occur in an ISO date, a region or an event type.
+const SEP = '\u0000';
+
+function cellKey(windowStart: string, region: string, eventType: string): string {
+  return `${windowStart}${SEP}${region}${SEP}${eventType}`;
+}
+
+/**
+ * Compares the documents of one topic (tumbling windows of the manifest's size, already filtered)
+ * with the manifest's windows by the rules in this module's header.
+ */
+export function compareAggregates(
+  windows: readonly ManifestWindow[],
+  docs: readonly AggregateDoc[],
+): AggregateComparison {
+  const expected = new Map<string, { cell: Cell; window: ManifestWindow }>();
+  for (const window of windows) {
+    const cell = {
+      window_start: normaliseWindowStart(window.window_start),
+      region: window.region,
+      event_type: window.event_type,
+    };
+    expected.set(cellKey(cell.window_start, cell.region, cell.event_type), { cell, window });
+  }
+
+  const actual = new Map<string, { cell: Cell; sums: CellSums }>();
+  let notFinal = 0;
+  for (const doc of docs) {
+    const windowStart = normaliseWindowStart(doc.window_start);
+    const key = cellKey(windowStart, doc.region, doc.event_type);
+    let entry = actual.get(key);
+    if (!entry) {
+      entry = {
+        cell: { window_start: windowStart, region: doc.region, event_type: doc.event_type },
+        sums: {
+          events: 0,
+          lateEvents: 0,
+          revenueCents: 0,
+          lateRevenueCents: 0,
+          duplicates: 0,
+          uniquePlayers: 0,
+        },
+      };
+      actual.set(key, entry);
+    }
+    // Fields an older consumer did not write count as 0.
+    entry.sums.events += doc.events ?? 0;
+    entry.sums.lateEvents += doc.late_events ?? 0;
+    entry.sums.revenueCents += doc.revenue_cents ?? 0;
+    entry.sums.lateRevenueCents += doc.late_revenue_cents ?? 0;
+    entry.sums.duplicates += doc.duplicates ?? 0;
+    entry.sums.uniquePlayers += doc.unique_players ?? 0;
+    if (doc.final !== true) notFinal++;
+  }
+
+  const totals: VerifyTotals = {
+    expected: { events: 0, revenueCents: 0, duplicates: 0, lateEvents: 0 },
+    actual: {
+      events: 0,
+      acceptedEvents: 0,
+      lateEvents: 0,
+      revenueCents: 0,
+      acceptedRevenueCents: 0,
+      lateRevenueCents: 0,
+      duplicates: 0,
+    },
+  };
+  for (const { window } of expected.values()) {
+    totals.expected.events += window.events;
+    totals.expected.revenueCents += window.revenue_cents;
+    totals.expected.duplicates += window.duplicates;
+    totals.expected.lateEvents += window.late_events;
+  }
+  for (const { sums } of actual.values()) {
+    totals.actual.acceptedEvents += sums.events;
+    totals.actual.lateEvents += sums.lateEvents;
+    totals.actual.acceptedRevenueCents += sums.revenueCents;
+    totals.actual.lateRevenueCents += sums.lateRevenueCents;
+    totals.actual.duplicates += sums.duplicates;
+  }
+  totals.actual.events = totals.actual.acceptedEvents + totals.actual.lateEvents;
+  totals.actual.revenueCents = totals.actual.acceptedRevenueCents + totals.actual.lateRevenueCents;
+
+  const cells: VerifyCellCounts = {
+    compared: 0,
+    matching: 0,
+    differing: 0,
+    bounded: 0,
+    missing: 0,
+    unexpected: 0,
+  };
+  const differences: VerifyDifference[] = [];
+  const keys = [...new Set([...expected.keys(), ...actual.keys()])].sort(compareKeys);
+  for (const key of keys) {
+    const manifest = expected.get(key);
+    const found = actual.get(key);
+    cells.compared++;
+    let cellDifferences: VerifyDifference[];
+    let bounded = false;
+    if (manifest && found) {
+      ({ differences: cellDifferences, bounded } = compareCell(manifest.cell, manifest.window, found.sums));
+    } else if (manifest) {
+      cells.missing++;
+      cellDifferences = missingCell(manifest.cell, manifest.window);
+    } else {
+      const { cell, sums } = found as { cell: Cell; sums: CellSums };
+      cells.unexpected++;
+      cellDifferences = unexpectedCell(cell, sums);
+    }
+    if (cellDifferences.length > 0) {
+      cells.differing++;
+      differences.push(...cellDifferences);
+    } else {
+      cells.matching++;
+      if (bounded) cells.bounded++;
+    }
+  }
+
+  return { ok: differences.length === 0, docs: docs.length, cells, totals, notFinal, differences };
+}
+
+function compareCell(
+  cell: Cell,
+  window: ManifestWindow,
+  sums: CellSums,
+): { differences: VerifyDifference[]; bounded: boolean } {
+  const differences: VerifyDifference[] = [];
+  const events = sums.events + sums.lateEvents;
+  if (events !== window.events) {
+    differences.push({
+      ...cell,
+      field: 'events',
+      expected: window.events,
+      actual: events,
+      accepted: sums.events,
+      late: sums.lateEvents,
+      kind: 'mismatch',
+    });
+  }
+  const revenue = sums.revenueCents + sums.lateRevenueCents;
+  if (revenue !== window.revenue_cents) {
+    differences.push({
+      ...cell,
+      field: 'revenue_cents',
+      expected: window.revenue_cents,
+      actual: revenue,
+      accepted: sums.revenueCents,
+      late: sums.lateRevenueCents,
+      kind: 'mismatch',
+    });
+  }
+  if (sums.duplicates !== window.duplicates) {
+    differences.push({
+      ...cell,
+      field: 'duplicates',
+      expected: window.duplicates,
+      actual: sums.duplicates,
+      kind: 'mismatch',
+    });
+  }
+  const bounded = sums.lateEvents > 0;
+  if (bounded) {
+    const max = sums.uniquePlayers + sums.lateEvents;
+    if (window.unique_players < sums.uniquePlayers || window.unique_players > max) {
+      differences.push({
+        ...cell,
+        field: 'unique_players',
+        expected: window.unique_players,
+        actual: sums.uniquePlayers,
+        actualMax: max,
+        kind: 'bound',
+      });
+    }
+  } else if (sums.uniquePlayers !== window.unique_players) {
+    differences.push({
+      ...cell,
+      field: 'unique_players',
+      expected: window.unique_players,
+      actual: sums.uniquePlayers,
+      kind: 'mismatch',
+    });
+  }
+  return { differences, bounded };
+}
+
+function missingCell(cell: Cell, window: ManifestWindow): VerifyDifference[] {
+  const fields: Array<[VerifyField, number]> = [
+    ['events', window.events],
+    ['revenue_cents', window.revenue_cents],
+    ['duplicates', window.duplicates],
+    ['unique_players', window.unique_players],
+  ];
+  const differences: VerifyDifference[] = fields
+    .filter(([, expected]) => expected !== 0)
+    .map(([field, expected]) => ({ ...cell, field, expected, actual: 0, kind: 'missing' }));
+  // A manifest window always has events; keep the cell visible even if a hand-written one has none.
+  if (differences.length === 0) {
+    differences.push({ ...cell, field: 'events', expected: 0, actual: 0, kind: 'missing' });
+  }
+  return differences;
+}
+
+function unexpectedCell(cell: Cell, sums: CellSums): VerifyDifference[] {
+  const fields: Array<[VerifyField, number, Partial<VerifyDifference>]> = [
+    ['events', sums.events + sums.lateEvents, { accepted: sums.events, late: sums.lateEvents }],
+    [
+      'revenue_cents',
+      sums.revenueCents + sums.lateRevenueCents,
+      { accepted: sums.revenueCents, late: sums.lateRevenueCents },
+    ],
+    ['duplicates', sums.duplicates, {}],
+    ['unique_players', sums.uniquePlayers, {}],
+  ];
+  const differences: VerifyDifference[] = fields
+    .filter(([, actual]) => actual !== 0)
+    .map(([field, actual, split]) => ({ ...cell, field, expected: 0, actual, ...split, kind: 'unexpected' }));
+  // Documents full of zeros are still documents the manifest does not account for.
+  if (differences.length === 0) {
+    differences.push({
+      ...cell,
+      field: 'events',
+      expected: 0,
+      actual: 0,
+      accepted: 0,
+      late: 0,
+      kind: 'unexpected',
+    });
+  }
+  return differences;
+}
+
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
