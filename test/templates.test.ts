@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type KibanaSavedObject, loadSavedObjects } from '../src/lab/provision/kibana.js';
+import { PartitionAggregator } from '../src/pipeline/aggregator.js';
+import { WINDOWING_DEFAULTS } from '../src/pipeline/windows.js';
 
 type Json = Record<string, unknown>;
 
@@ -142,7 +144,7 @@ describe('Elasticsearch index templates', () => {
         expect(template.index_patterns).toEqual([`${name}*`]);
         expect(template.priority).toBe(200);
         expect(template._meta).toEqual(
-          expect.objectContaining({ managed_by: 'gapipe', template_version: 1 }),
+          expect.objectContaining({ managed_by: 'gapipe', template_version: expect.any(Number) }),
         );
         const body = asRecord(template.template, 'template');
         expect(asRecord(body.settings, 'settings')).toEqual(
@@ -174,11 +176,14 @@ describe('Elasticsearch index templates', () => {
       window_kind: 'keyword',
       region: 'keyword',
       event_type: 'keyword',
+      player_id: 'keyword',
       partition: 'integer',
       events: 'long',
       unique_players: 'long',
       revenue_usd: 'double',
+      revenue_cents: 'long',
       late_events: 'long',
+      late_revenue_cents: 'long',
       duplicates: 'long',
       final: 'boolean',
       last_offset: 'long',
@@ -186,6 +191,28 @@ describe('Elasticsearch index templates', () => {
       run_id: 'keyword',
       topic: 'keyword',
     });
+    // Every field of a document the consumer really writes (session windows carry player_id) is mapped.
+    const aggregator = new PartitionAggregator('t', 0, { ...WINDOWING_DEFAULTS, kind: 'session' });
+    aggregator.apply(
+      0,
+      {
+        ok: true,
+        event: {
+          tsMs: 0,
+          region: 'EU',
+          eventType: 'item_purchase',
+          playerId: 'p-1',
+          eventHi: 1,
+          eventLo: 2,
+          playerHi: 3,
+          playerLo: 4,
+          priceCents: 99,
+        },
+      },
+      'run-1',
+    );
+    const [written] = aggregator.collect(new Date(0).toISOString()).upserts;
+    expect(Object.keys(written?.doc ?? {}).filter((field) => !(field in types))).toEqual([]);
   });
 });
 
