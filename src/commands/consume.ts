@@ -77,6 +77,9 @@ to share the partitions. Ctrl-C flushes, commits and exits.`;
     }),
     from: Flags.string({ description: 'Where a new group starts: earliest or latest [default: earliest]' }),
     'exit-idle': Flags.string({ description: 'Stop once caught up and without new records for this long' }),
+    'session-timeout': Flags.string({
+      description: 'How long the group waits for a silent member before moving its partitions [default: 30s]',
+    }),
     'max-unflushed': Flags.string({
       description: 'Records consumed but not yet written before fetching pauses [default: 500000]',
     }),
@@ -105,6 +108,7 @@ to share the partitions. Ctrl-C flushes, commits and exits.`;
       from: flags.from,
       exitIdle: flags['exit-idle'],
       maxUnflushed: flags['max-unflushed'],
+      sessionTimeout: flags['session-timeout'],
     });
     const reporter = createConsumeReporter({
       plain: this.plainOutput,

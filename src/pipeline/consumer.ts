@@ -24,7 +24,7 @@ import {
   type PartitionCheckpoint,
 } from './aggregator.js';
 import { decodeEvent } from './decode.js';
-import { type AggregateStore, type RawEvent, RetryableStoreError } from './store.js';
+import { type AggregateStore, type RawEvent, RetryableStoreError, type WriteStats } from './store.js';
 import type {
   BatchControl,
   BatchResult,
@@ -462,12 +462,13 @@ export class AggregationConsumer {
     const intendedCount = this.pendingIntendedCount;
     const unflushed = this.unflushedRecords;
     this.pendingIntendedCount = 0;
+    let stats: WriteStats;
     try {
       this.deps.logger?.debug(
         `flush: ${batches.reduce((n, b) => n + b.upserts.length, 0)} documents, ${raw.length} raw events`,
       );
       await this.sideOutputs.drain();
-      const stats = await this.deps.store.writeDocuments(batches, raw);
+      stats = await this.deps.store.writeDocuments(batches, raw);
       for (const batch of batches) this.partitions.get(batch.partition)?.aggregator.acknowledge(batch);
       this.totals.written += stats.written;
       this.totals.rawWritten += stats.raw;
@@ -480,6 +481,9 @@ export class AggregationConsumer {
       throw error;
     }
     this.totals.flushes++;
+    this.deps.logger?.debug(
+      `flushed: ${batches.length} partitions, ${stats.written} documents written, ${stats.stale} already newer`,
+    );
     this.unflushedRecords = Math.max(0, this.unflushedRecords - unflushed);
     this.failingSinceMs = undefined;
     this.sinkError = undefined;

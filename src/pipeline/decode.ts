@@ -1,6 +1,6 @@
 /**
  * The consumer's first step: one Kafka record value → a `DecodedEvent`, or a `DecodeFailure` whose
- * kind and reason go to the dead-letter topic. Never throws.
+ * kind and reason go to the dead-letter topic. Never throws for a record, whatever its bytes.
  *
  * Checks, in order (the first that fails decides the kind):
  *   empty          no value, or zero bytes
@@ -48,14 +48,17 @@ interface ValidEvent {
 
 let compiled: ValidateFunction | undefined;
 
-/** The compiled event schema (compiled on first call). */
+/**
+ * The compiled event schema, compiled on the first call. Call it at start-up to fail fast on a
+ * broken install (schema file missing or invalid): that is the only thing that makes decodeEvent throw.
+ */
 export function eventValidator(): ValidateFunction {
   if (compiled === undefined) {
     const schema = JSON.parse(readFileSync(EVENT_SCHEMA_PATH, 'utf8')) as object;
     const ajv = new Ajv2020({
       allErrors: false,
       validateFormats: false,
-      // Puts the offending value (`data`) on each error, for the reason text; costs nothing on valid input.
+      // Puts the offending value (`data`) on each error, for the reason text; only error branches change.
       verbose: true,
     });
     compiled = ajv.compile(schema);
@@ -72,7 +75,10 @@ const MAX_SHOWN = 80;
 /** A value as it appears in a reason: JSON, cut short. */
 function shown(value: unknown): string {
   // JSON.stringify would show Infinity (a JSON number too large for a double) as null.
-  const text = value === undefined || (typeof value === 'number' && !Number.isFinite(value)) ? String(value) : JSON.stringify(value);
+  const text =
+    value === undefined || (typeof value === 'number' && !Number.isFinite(value))
+      ? String(value)
+      : JSON.stringify(value);
   return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN - 1)}…` : text;
 }
 
@@ -142,7 +148,8 @@ export function decodeEvent(value: Buffer | string | null | undefined): DecodeRe
   if (typeof value === 'string') {
     text = value;
   } else {
-    if (!isUtf8(value)) return failure('invalid_utf8', `the value is not valid UTF-8 (${value.length} bytes)`);
+    if (!isUtf8(value))
+      return failure('invalid_utf8', `the value is not valid UTF-8 (${value.length} bytes)`);
     text = value.toString('utf8');
   }
 
@@ -161,13 +168,17 @@ export function decodeEvent(value: Buffer | string | null | undefined): DecodeRe
   const event = parsed as ValidEvent;
 
   const tsMs = isoTimestampMs(event.ts);
-  if (Number.isNaN(tsMs)) return failure('bad_timestamp', `/ts is not a calendar date (got ${shown(event.ts)})`);
+  if (Number.isNaN(tsMs))
+    return failure('bad_timestamp', `/ts is not a calendar date (got ${shown(event.ts)})`);
 
   let priceCents = 0;
   if (event.event_type === 'item_purchase') {
     priceCents = Math.round((event.price_usd as number) * 100);
     if (!Number.isSafeInteger(priceCents)) {
-      return failure('bad_price', `/price_usd is too large to count in cents (got ${shown(event.price_usd)})`);
+      return failure(
+        'bad_price',
+        `/price_usd is too large to count in cents (got ${shown(event.price_usd)})`,
+      );
     }
   }
 

@@ -57,10 +57,10 @@ export function fingerprintInto<T extends Fingerprint>(text: string, out: T): T 
   const blocksEnd = length - (length & 7);
   let i = 0;
   for (; i < blocksEnd; i += 8) {
-    k1 = (text.charCodeAt(i) | (text.charCodeAt(i + 1) << 16)) | 0;
-    k2 = (text.charCodeAt(i + 2) | (text.charCodeAt(i + 3) << 16)) | 0;
-    k3 = (text.charCodeAt(i + 4) | (text.charCodeAt(i + 5) << 16)) | 0;
-    k4 = (text.charCodeAt(i + 6) | (text.charCodeAt(i + 7) << 16)) | 0;
+    k1 = text.charCodeAt(i) | (text.charCodeAt(i + 1) << 16) | 0;
+    k2 = text.charCodeAt(i + 2) | (text.charCodeAt(i + 3) << 16) | 0;
+    k3 = text.charCodeAt(i + 4) | (text.charCodeAt(i + 5) << 16) | 0;
+    k4 = text.charCodeAt(i + 6) | (text.charCodeAt(i + 7) << 16) | 0;
 
     k1 = Math.imul(k1, C1);
     k1 = (k1 << 15) | (k1 >>> 17);

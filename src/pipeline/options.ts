@@ -55,6 +55,7 @@ export interface ConsumeInput {
   from?: string | undefined;
   exitIdle?: string | undefined;
   maxUnflushed?: string | undefined;
+  sessionTimeout?: string | undefined;
 }
 
 function duration(flag: string, text: string | undefined, fallback: number, min: number): number {
@@ -201,7 +202,12 @@ export function resolveConsumeOptions(input: ConsumeInput): ConsumeOptions {
     indexRaw: input.indexRaw ?? false,
     maxUnflushedRecords,
     maxBackoffMs: CONSUME_DEFAULTS.maxBackoffMs,
-    sessionTimeoutMs: CONSUME_DEFAULTS.sessionTimeoutMs,
+    sessionTimeoutMs: duration(
+      'session-timeout',
+      input.sessionTimeout,
+      CONSUME_DEFAULTS.sessionTimeoutMs,
+      6000,
+    ),
     fromBeginning,
     metricsPort,
     exitIdleMs: input.exitIdle === undefined ? undefined : duration('exit-idle', input.exitIdle, 0, 100),

@@ -85,3 +85,63 @@ export function freePort(): Promise<number> {
 export function randomName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
 }
+
+export interface RunningCli {
+  child: ReturnType<typeof spawn>;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when the process has exited. */
+  exited: Promise<CliResult>;
+  /** Resolves when stderr has a line matching `pattern` (after `from` characters), or rejects after the timeout. */
+  waitForStderr(pattern: RegExp, timeoutMs?: number, from?: number): Promise<void>;
+}
+
+/** Starts the built CLI in the background (CI=true, no stdin). */
+export function startCli(args: string[], env: Record<string, string> = {}): RunningCli {
+  const child = spawn(process.execPath, [`${ROOT}bin/run.js`, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, CI: 'true', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const waiters: Array<() => void> = [];
+  child.stdout?.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr?.on('data', (d) => {
+    stderr += d;
+    for (const w of [...waiters]) w();
+  });
+  const exited = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr }));
+  });
+  return {
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    waitForStderr(pattern, timeoutMs = 120_000, from = 0) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (pattern.test(stderr.slice(from))) {
+            waiters.splice(waiters.indexOf(check), 1);
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(check), 1);
+          reject(new Error(`no ${pattern} on stderr within ${timeoutMs}ms:\n${stderr.slice(-3000)}`));
+        }, timeoutMs);
+        waiters.push(check);
+        check();
+      });
+    },
+  };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
