@@ -97,7 +97,7 @@ async function flush(): Promise<void> {
   const batches = aggregators.map((a) => a.collect(now));
   const stats = await store.writeDocuments(batches, []);
   await store.writeCheckpoints(batches);
-  batches.forEach((b, i) => aggregators[i]?.acknowledge(b));
+  for (const [i, b] of batches.entries()) aggregators[i]?.acknowledge(b);
   written += stats.written;
   flushes++;
   const rss = process.memoryUsage.rss();
