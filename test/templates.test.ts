@@ -300,6 +300,11 @@ describe('Kibana saved objects', () => {
       .filter((column) => column.sourceField === 'unique_players');
     expect(uniquePlayerColumns.length).toBeGreaterThan(0);
     for (const column of uniquePlayerColumns) expect(column.operationType).toBe('sum');
+    // Hopping and session windows overlap in time: sums are over tumbling windows only.
+    for (const lens of lensObjects) {
+      const state = lens.attributes.state as { query?: { query?: string } };
+      expect(state.query?.query, String(lens.attributes.title)).toBe('window_kind : "tumbling"');
+    }
   });
 
   it('has a dashboard whose panels all resolve to objects in the file', () => {
