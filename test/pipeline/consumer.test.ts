@@ -1,0 +1,248 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Clock } from '../../src/clock.js';
+import { AggregationConsumer, CONSUMER_DEFAULTS, type ConsumerOptions } from '../../src/pipeline/consumer.js';
+import { MemoryStore } from '../../src/pipeline/store.js';
+import type {
+  BatchControl,
+  ConsumerTransport,
+  OutgoingRecord,
+  TransportHandlers,
+  TransportRecord,
+} from '../../src/pipeline/transport.js';
+import { WINDOWING_DEFAULTS } from '../../src/pipeline/windows.js';
+
+const T0 = Date.parse('2026-11-21T20:00:00.000Z');
+
+function event(tsMs: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    schema: 1,
+    event_id: randomUUID(),
+    event_type: 'enemy_defeated',
+    ts: new Date(tsMs).toISOString(),
+    player_id: 'p-000001',
+    username: 'Ines.Dickinson',
+    region: 'NA',
+    country: 'US',
+    platform: 'pc',
+    session_id: 's-000001-0001',
+    enemy_type: 'slime',
+    weapon: 'battle_axe',
+    xp: 11,
+    ...overrides,
+  };
+}
+
+function record(offset: number, value: string | Record<string, unknown>): TransportRecord {
+  return {
+    offset,
+    key: Buffer.from('p-000001'),
+    value: Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)),
+    headers: { 'gapipe-intended-ts': String(T0 + offset), 'gapipe-run-id': 'run-1' },
+    timestampMs: T0,
+  };
+}
+
+class FakeTransport implements ConsumerTransport {
+  readonly description = 'fake';
+  handlers!: TransportHandlers;
+  commits: Array<{ partition: number; offset: number }> = [];
+  produced: Array<{ topic: string; record: OutgoingRecord }> = [];
+  paused = new Set<number>();
+  async start(handlers: TransportHandlers): Promise<void> {
+    this.handlers = handlers;
+  }
+  pause(partitions: number[]): void {
+    for (const p of partitions) this.paused.add(p);
+  }
+  resume(partitions: number[]): void {
+    for (const p of partitions) this.paused.delete(p);
+  }
+  async commit(offsets: Array<{ partition: number; offset: number }>): Promise<void> {
+    this.commits.push(...offsets);
+  }
+  async produce(topic: string, records: OutgoingRecord[]): Promise<void> {
+    for (const r of records) this.produced.push({ topic, record: r });
+  }
+  async partitionCount(): Promise<number> {
+    return 2;
+  }
+  async stop(): Promise<void> {}
+  batch(partition: number, records: TransportRecord[], highWatermark?: number) {
+    const control: BatchControl = { heartbeat: async () => {}, isActive: () => true };
+    return this.handlers.onBatch(
+      { partition, records, highWatermark: highWatermark ?? (records.at(-1)?.offset ?? -1) + 1 },
+      control,
+    );
+  }
+}
+
+/** Time stands still unless moved; the flush loop's sleeps never end on their own. */
+class StillClock implements Clock {
+  t = T0;
+  now(): number {
+    return this.t;
+  }
+  sleep(): Promise<void> {
+    return new Promise(() => {});
+  }
+}
+
+const options: ConsumerOptions = {
+  topic: 'game-events',
+  group: 'g',
+  windowing: { ...WINDOWING_DEFAULTS, allowedLatenessMs: 60_000, lateRetentionMs: 60_000 },
+  ...CONSUMER_DEFAULTS,
+  lateTopic: 'game-events-late',
+  deadLetterTopic: 'game-events-dlq',
+  indexRaw: false,
+};
+
+const consumers: AggregationConsumer[] = [];
+afterEach(async () => {
+  for (const c of consumers.splice(0)) await c.stop().catch(() => {});
+});
+
+async function setup(overrides: Partial<ConsumerOptions> = {}, store = new MemoryStore()) {
+  const transport = new FakeTransport();
+  const clock = new StillClock();
+  const consumer = new AggregationConsumer({ ...options, ...overrides }, { transport, store, clock });
+  consumers.push(consumer);
+  await consumer.start();
+  transport.handlers.onAssignment([0, 1]);
+  return { transport, store, clock, consumer };
+}
+
+describe('AggregationConsumer', () => {
+  it('writes documents, then the checkpoint, then commits the replay point', async () => {
+    const { transport, store, consumer } = await setup();
+    await transport.batch(0, [record(0, event(T0 + 1000)), record(1, event(T0 + 2000))]);
+    await consumer.flush();
+    const docs = [...store.documents.values()].map((d) => d.source);
+    expect(docs).toHaveLength(1);
+    expect(docs[0]).toMatchObject({ events: 2, partition: 0, region: 'NA', final: false, last_offset: 1 });
+    expect(store.checkpoints.get('game-events:0')?.source).toMatchObject({ position: 1, replayFrom: 0 });
+    // The window is still open: its records are needed after a restart, so the commit stays at 0.
+    expect(transport.commits).toEqual([{ partition: 0, offset: 0 }]);
+    expect(consumer.snapshot()).toMatchObject({ consumed: 2, accepted: 2, written: 1 });
+  });
+
+  it('sends malformed records to the dead-letter topic with the reason, and late ones to the late topic', async () => {
+    const { transport, consumer } = await setup();
+    await transport.batch(0, [
+      record(0, event(T0 + 150_000)), // watermark T0 + 1m30s
+      record(1, '{"schema":1,"event_id":'),
+      record(2, event(T0, { region: 'MARS' })),
+      record(3, event(T0 + 1000)), // its window ended before the watermark, and is still remembered: late
+    ]);
+    await consumer.flush();
+    const dead = transport.produced.filter((p) => p.topic === 'game-events-dlq');
+    expect(dead).toHaveLength(2);
+    expect(dead[0]?.record.headers).toMatchObject({
+      'gapipe-dlq-kind': 'invalid_json',
+      'gapipe-source-partition': '0',
+      'gapipe-source-offset': '1',
+      'gapipe-run-id': 'run-1',
+    });
+    expect(dead[1]?.record.headers['gapipe-dlq-reason']).toMatch(/region/);
+    const late = transport.produced.filter((p) => p.topic === 'game-events-late');
+    expect(late).toHaveLength(1);
+    expect(late[0]?.record.headers).toMatchObject({
+      'gapipe-late-reason': 'window-closed',
+      'gapipe-late-window-start': new Date(T0).toISOString(),
+    });
+    expect(consumer.snapshot()).toMatchObject({ consumed: 4, deadLettered: 2, late: 1, accepted: 1 });
+  });
+
+  it('pauses fetching while the store fails, commits nothing, and resumes after a successful flush', async () => {
+    const store = new MemoryStore();
+    const { transport, consumer } = await setup({}, store);
+    await transport.batch(1, [record(0, event(T0))]);
+    store.unavailable = 'connect ECONNREFUSED 127.0.0.1:9200';
+    await expect(consumer.flush()).rejects.toThrow(/ECONNREFUSED/);
+    expect(transport.commits).toEqual([]);
+    expect(store.documents.size).toBe(0);
+    // The flush loop marks backpressure on failure; the consumer reports it.
+    (consumer as unknown as { noteSinkFailure(e: Error): void }).noteSinkFailure(new Error('down'));
+    expect(consumer.snapshot()).toMatchObject({ backpressure: true, sinkError: 'down', failedFlushes: 1 });
+    expect([...transport.paused]).toEqual([0, 1]);
+    store.unavailable = undefined;
+    await consumer.flush();
+    expect(store.documents.size).toBe(1);
+    expect(transport.commits).toEqual([{ partition: 1, offset: 0 }]);
+    expect(consumer.snapshot().backpressure).toBe(false);
+    expect([...transport.paused]).toEqual([]);
+  });
+
+  it('pauses fetching when too many records wait for a flush', async () => {
+    const { transport, consumer } = await setup({ maxUnflushedRecords: 3 });
+    await transport.batch(
+      0,
+      [0, 1, 2].map((o) => record(o, event(T0 + o))),
+    );
+    expect([...transport.paused]).toEqual([0, 1]);
+    await consumer.flush();
+    expect([...transport.paused]).toEqual([]);
+  });
+
+  it('restores from the checkpoint after a restart and asks to re-read from the replay point', async () => {
+    const store = new MemoryStore();
+    const first = await setup({}, store);
+    await first.transport.batch(0, [record(0, event(T0)), record(1, event(T0 + 1000))]);
+    await first.consumer.flush();
+    await first.transport.batch(0, [record(2, event(T0 + 2000))]); // applied, never flushed: lost in the crash
+    const second = await setup({}, store);
+    // Kafka resumed at the committed offset… but had it been ahead, the consumer would go back.
+    expect(await second.transport.batch(0, [record(2, event(T0 + 2000))])).toEqual({ seekTo: 0 });
+    await second.transport.batch(
+      0,
+      [0, 1, 2].map((o) => record(o, event(T0 + o * 1000))),
+    );
+    expect(second.consumer.snapshot()).toMatchObject({ replayed: 2, consumed: 1 });
+    await second.consumer.flush();
+    expect([...store.documents.values()].map((d) => d.source.events)).toEqual([3]);
+  });
+
+  it('refuses a checkpoint built with other window settings', async () => {
+    const store = new MemoryStore();
+    const first = await setup({}, store);
+    await first.transport.batch(0, [record(0, event(T0))]);
+    await first.consumer.flush();
+    const transport = new FakeTransport();
+    const consumer = new AggregationConsumer(
+      { ...options, windowing: { ...options.windowing, allowedLatenessMs: 5000 } },
+      { transport, store, clock: new StillClock() },
+    );
+    await consumer.start();
+    transport.handlers.onAssignment([0]);
+    await transport.batch(0, [record(0, event(T0))]);
+    await expect(consumer.done).rejects.toThrow(/other window or lateness settings/);
+  });
+
+  it('lets an idle partition stop holding the watermark back after the idle timeout', async () => {
+    const { transport, clock, consumer } = await setup({ idleTimeoutMs: 30_000 });
+    await transport.batch(0, [record(0, event(T0))]);
+    await transport.batch(1, [record(0, event(T0 + 10 * 60_000))]);
+    expect(consumer.snapshot().watermarkMs).toBe(T0 - 60_000);
+    clock.t += 31_000;
+    await transport.batch(1, [record(1, event(T0 + 11 * 60_000))]);
+    // Partition 0 is caught up and silent: the consumer's watermark is partition 1's alone…
+    expect(consumer.snapshot().watermarkMs).toBe(T0 + 10 * 60_000);
+    expect(consumer.snapshot().partitions.map((p) => p.idle)).toEqual([true, false]);
+    // …and the idle partition's windows are closed by it.
+    (consumer as unknown as { advanceIdlePartitions(): void }).advanceIdlePartitions();
+    expect(consumer.snapshot().partitions[0]?.watermarkMs).toBe(T0 + 10 * 60_000);
+  });
+
+  it('drops revoked partitions and restores newly assigned ones from the store', async () => {
+    const store = new MemoryStore();
+    const { transport, consumer } = await setup({}, store);
+    await transport.batch(0, [record(0, event(T0))]);
+    await consumer.flush();
+    transport.handlers.onAssignment([1]);
+    expect(consumer.snapshot().partitions.map((p) => p.partition)).toEqual([]);
+    transport.handlers.onAssignment([0, 1]);
+    await transport.batch(0, [record(0, event(T0)), record(1, event(T0 + 1))]);
+    expect(consumer.snapshot()).toMatchObject({ replayed: 1, consumed: 2 });
+  });
+});
