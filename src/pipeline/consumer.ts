@@ -25,12 +25,14 @@ import {
 } from './aggregator.js';
 import { decodeEvent } from './decode.js';
 import { type AggregateStore, type RawEvent, RetryableStoreError, type WriteStats } from './store.js';
-import type {
-  BatchControl,
-  BatchResult,
-  ConsumerTransport,
-  OutgoingRecord,
-  TransportBatch,
+import {
+  type BatchControl,
+  type BatchResult,
+  type ConsumerTransport,
+  headerText,
+  type OutgoingRecord,
+  type TransportBatch,
+  type TransportRecord,
 } from './transport.js';
 import type { ConsumeSnapshot, DecodeResult, PartitionSnapshot } from './types.js';
 import { type WindowingOptions, windowingHash } from './windows.js';
@@ -320,7 +322,7 @@ export class AggregationConsumer {
     for (const record of batch.records) {
       if (record.offset < aggregator.startOffset) continue;
       const decoded = decodeEvent(record.value);
-      const runId = record.headers['gapipe-run-id'];
+      const runId = headerText(record.headers, 'gapipe-run-id');
       const outcome = aggregator.apply(record.offset, decoded, runId);
       if (outcome.kind === 'skipped') continue;
       if (outcome.replay) {
@@ -329,7 +331,7 @@ export class AggregationConsumer {
       }
       this.totals.consumed++;
       this.unflushedRecords++;
-      const intended = parseIntended(record.headers['gapipe-intended-ts']);
+      const intended = parseIntended(headerText(record.headers, 'gapipe-intended-ts'));
       this.deps.observer?.delivered?.(intended, now);
       if (intended !== undefined) this.notePending(intended);
       this.sideEffects(outcome, decoded, record, partition, late, dead);
@@ -344,19 +346,11 @@ export class AggregationConsumer {
   private sideEffects(
     outcome: Outcome,
     decoded: DecodeResult,
-    record: TransportBatch['records'][number],
+    record: TransportRecord,
     partition: number,
     late: OutgoingRecord[],
     dead: OutgoingRecord[],
   ): void {
-    const source = {
-      'gapipe-source-topic': this.options.topic,
-      'gapipe-source-partition': String(partition),
-      'gapipe-source-offset': String(record.offset),
-    };
-    const passThrough: Record<string, string> = {};
-    for (const [name, value] of Object.entries(record.headers))
-      if (value !== undefined) passThrough[name] = value;
     switch (outcome.kind) {
       case 'accepted':
         this.totals.accepted++;
@@ -371,8 +365,7 @@ export class AggregationConsumer {
           key: record.key,
           value: record.value,
           headers: {
-            ...passThrough,
-            ...source,
+            ...this.forwardedHeaders(record, partition),
             'gapipe-late-reason': outcome.kind === 'late' ? 'window-closed' : 'beyond-late-retention',
             'gapipe-late-window-start': new Date(outcome.windowStart).toISOString(),
           },
@@ -385,8 +378,7 @@ export class AggregationConsumer {
             key: record.key,
             value: record.value,
             headers: {
-              ...passThrough,
-              ...source,
+              ...this.forwardedHeaders(record, partition),
               'gapipe-dlq-reason': decoded.failure.reason,
               'gapipe-dlq-kind': decoded.failure.kind,
             },
@@ -401,6 +393,19 @@ export class AggregationConsumer {
       const id = /"event_id":"([^"]+)"/.exec(json)?.[1];
       if (id) this.raw.push({ id, json });
     }
+  }
+
+  /** The record's own headers plus where it came from, for the late and dead-letter topics. */
+  private forwardedHeaders(record: TransportRecord, partition: number): Record<string, string> {
+    const headers: Record<string, string> = {};
+    for (const name of Object.keys(record.headers)) {
+      const value = headerText(record.headers, name);
+      if (value !== undefined) headers[name] = value;
+    }
+    headers['gapipe-source-topic'] = this.options.topic;
+    headers['gapipe-source-partition'] = String(partition);
+    headers['gapipe-source-offset'] = String(record.offset);
+    return headers;
   }
 
   // ——— flushing ———

@@ -7,11 +7,22 @@
 import { Kafka, type KafkaMessage, logLevel } from 'kafkajs';
 import { GapipeError } from '../errors.js';
 
+/** Record headers as the client delivers them (read them with headerText). */
+export type TransportHeaders = Record<string, Buffer | string | Array<Buffer | string> | undefined>;
+
+/** A header's (first) value as text. */
+export function headerText(headers: TransportHeaders, name: string): string | undefined {
+  const value = headers[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : first.toString();
+}
+
 export interface TransportRecord {
   offset: number;
   key: Buffer | null;
   value: Buffer | null;
-  headers: Record<string, string | undefined>;
+  /** Converted to text only when read: most records need two of them, many need none. */
+  headers: TransportHeaders;
   /** Broker timestamp, epoch ms. */
   timestampMs: number;
 }
@@ -100,7 +111,9 @@ export class KafkaTransport implements ConsumerTransport {
       sessionTimeout: options.sessionTimeoutMs,
       heartbeatInterval: Math.max(1000, Math.floor(options.sessionTimeoutMs / 10)),
       allowAutoTopicCreation: false,
-      maxBytesPerPartition: 4 * 1024 * 1024,
+      // Larger fetches: kafkajs fetches and processes in turn, so each round trip should carry more.
+      maxBytesPerPartition: 16 * 1024 * 1024,
+      maxBytes: 64 * 1024 * 1024,
       retry: { retries: 12, initialRetryTime: 300, maxRetryTime: 5000 },
     });
     this.producer = this.kafka.producer({ allowAutoTopicCreation: false, idempotent: false });
@@ -224,18 +237,11 @@ export class KafkaTransport implements ConsumerTransport {
 }
 
 function toRecord(message: KafkaMessage): TransportRecord {
-  const headers: Record<string, string | undefined> = {};
-  if (message.headers) {
-    for (const [name, value] of Object.entries(message.headers)) {
-      const first = Array.isArray(value) ? value[0] : value;
-      headers[name] = first === undefined ? undefined : first.toString();
-    }
-  }
   return {
     offset: Number(message.offset),
     key: message.key,
     value: message.value,
-    headers,
+    headers: message.headers ?? {},
     timestampMs: Number(message.timestamp),
   };
 }

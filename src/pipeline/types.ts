@@ -30,7 +30,7 @@ export interface DecodedEvent {
 
 /** Why a record went to the dead-letter topic. */
 export interface DecodeFailure {
-  /** A short, stable category: invalid_utf8, invalid_json, schema, bad_timestamp, empty. */
+  /** A short, stable category: empty, invalid_utf8, invalid_json, schema, bad_timestamp, bad_price. */
   kind: string;
   /** Human-readable reason, e.g. "/region must be equal to one of the allowed values (got \"MARS\")". */
   reason: string;
