@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
+import { startBenchWorker } from '../bench/worker.js';
 import { type ConsumeResult, consume } from '../pipeline/consume.js';
 import { resolveConsumeOptions } from '../pipeline/options.js';
 import { renderConsumeSummary } from '../ui/consume.js';
@@ -80,6 +81,7 @@ to share the partitions. Ctrl-C flushes, commits and exits.`;
     'session-timeout': Flags.string({
       description: 'How long the group waits for a silent member before moving its partitions [default: 30s]',
     }),
+    'bench-ipc': Flags.boolean({ hidden: true, description: 'Report to gapipe bench over IPC' }),
     'max-unflushed': Flags.string({
       description: 'Records consumed but not yet written before fetching pauses [default: 500000]',
     }),
@@ -110,6 +112,18 @@ to share the partitions. Ctrl-C flushes, commits and exits.`;
       maxUnflushed: flags['max-unflushed'],
       sessionTimeout: flags['session-timeout'],
     });
+    if (flags['bench-ipc']) {
+      // A consumer process of `gapipe bench --consumers N`: figures go to the bench, not the terminal.
+      const worker = startBenchWorker();
+      const result = await consume(options, {
+        reporter: worker.reporter,
+        signal: worker.signal,
+        observer: worker.observer,
+        logger: this.logger,
+      });
+      await worker.finish(result);
+      return result;
+    }
     const reporter = createConsumeReporter({
       plain: this.plainOutput,
       quiet: flags.quiet || this.jsonEnabled(),

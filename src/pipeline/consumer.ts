@@ -66,6 +66,8 @@ export interface ConsumerObserver {
   delivered?(intendedMs: number | undefined, nowMs: number): void;
   /** The documents covering these records were acknowledged by the store. */
   stored?(intendedMs: Float64Array, count: number, nowMs: number): void;
+  /** The documents covering these records became searchable. */
+  visible?(intendedMs: Float64Array, count: number, nowMs: number): void;
 }
 
 export interface ConsumerDeps {
@@ -479,6 +481,8 @@ export class AggregationConsumer {
       this.totals.rawWritten += stats.raw;
       await this.deps.store.writeCheckpoints(batches);
       this.deps.observer?.stored?.(intended, intendedCount, this.clock.now());
+      if (this.deps.observer?.visible && intendedCount > 0)
+        this.probeVisible(batches, intended, intendedCount);
     } catch (error) {
       this.raw = raw.concat(this.raw);
       this.restorePending(intended, intendedCount);
@@ -508,6 +512,31 @@ export class AggregationConsumer {
       this.deps.logger?.debug(`commit failed (${(error as Error).message}); the checkpoint stands`);
     }
     this.setPaused(this.unflushedRecords >= this.options.maxUnflushedRecords);
+  }
+
+  /**
+   * Polls until a document of this flush is searchable (the index has one shard, so one visible
+   * document means the whole flush is), then reports the records as visible.
+   */
+  private probeVisible(batches: FlushBatch[], intended: Float64Array, count: number): void {
+    const probe = batches.find((b) => b.upserts.length > 0);
+    const isVisible = this.deps.store.isVisible?.bind(this.deps.store);
+    if (!probe || !isVisible) return;
+    const id = (probe.upserts[0] as { id: string }).id;
+    void (async () => {
+      const started = this.clock.now();
+      while (this.clock.now() - started < 60_000 && !this.fatal) {
+        try {
+          if (await isVisible(id, probe.version)) {
+            this.deps.observer?.visible?.(intended, count, this.clock.now());
+            return;
+          }
+        } catch {
+          // Unreachable for now: try again.
+        }
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    })();
   }
 
   private noteSinkFailure(error: Error): void {

@@ -37,6 +37,8 @@ export interface AggregateStore {
   writeDocuments(batches: readonly FlushBatch[], raw: readonly RawEvent[]): Promise<WriteStats>;
   /** Writes the batches' checkpoints; only after their documents are acknowledged. */
   writeCheckpoints(batches: readonly FlushBatch[]): Promise<void>;
+  /** True once document `id` at `version` or newer is searchable (for the visible latency). */
+  isVisible?(id: string, version: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -171,6 +173,18 @@ export class ElasticsearchStore implements AggregateStore {
       );
     }
     if (operations.length > 0) await this.bulk(operations);
+  }
+
+  async isVisible(id: string, version: number): Promise<boolean> {
+    const result = await this.client.search({
+      index: this.options.index,
+      query: { ids: { values: [id] } },
+      version: true,
+      size: 1,
+      _source: false,
+    });
+    const hit = result.hits.hits[0];
+    return hit?._version !== undefined && hit._version >= version;
   }
 
   async close(): Promise<void> {
@@ -318,6 +332,10 @@ export class MemoryStore implements AggregateStore {
         this.checkpoints.set(key, { version: batch.version, source: structuredClone(batch.checkpoint) });
       }
     }
+  }
+
+  async isVisible(id: string, version: number): Promise<boolean> {
+    return (this.documents.get(id)?.version ?? -1) >= version;
   }
 
   async close(): Promise<void> {}

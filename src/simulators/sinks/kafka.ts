@@ -41,6 +41,8 @@ export interface KafkaSinkOptions {
   /** How long every send may fail before the sink gives up on the run. */
   fatalAfterMs?: number;
   clock?: Clock;
+  /** Told of every acknowledged batch: the records' intended send times and the ack time (bench). */
+  onAcknowledged?: (intendedMs: readonly number[], nowMs: number) => void;
 }
 
 export const KAFKA_SINK_DEFAULTS = {
@@ -216,6 +218,7 @@ export class KafkaSink implements Sink {
           for (const intended of batch.intended) {
             this.histogram.recordValue(Math.max(1, Math.round((now - intended) * 1000)));
           }
+          this.options.onAcknowledged?.(batch.intended, now);
         }
         return;
       } catch (error) {
