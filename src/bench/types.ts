@@ -104,7 +104,14 @@ export interface Provenance {
   libraries: Record<string, string>;
   /** Image name and id per lab service; empty for the embedded target. */
   images: Record<string, { name: string; id: string }>;
-  host: { platform: string; arch: string; cpuModel: string; cpus: number; memoryBytes: number; hostname: string };
+  host: {
+    platform: string;
+    arch: string;
+    cpuModel: string;
+    cpus: number;
+    memoryBytes: number;
+    hostname: string;
+  };
   command: string;
 }
 

@@ -1,0 +1,170 @@
+import { randomInt } from 'node:crypto';
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../../base-command.js';
+import { type FindMaxResult, findMax } from '../../bench/find-max.js';
+import { resolveBenchOptions } from '../../bench/options.js';
+import { runBench } from '../../bench/run.js';
+import type { BenchResult } from '../../bench/types.js';
+import { loadScenario } from '../../simulators/scenarios.js';
+import { renderBenchSummary } from '../../ui/bench.js';
+import { createBenchReporter } from '../../ui/bench-progress.js';
+
+export default class Bench extends BaseCommand {
+  static override summary =
+    'Run simulator and consumer(s) together under load: HDR latency, throughput, correctness';
+  static override description =
+    `Starts or reuses the lab (Kafka + Elasticsearch), creates a fresh topic and aggregates index for the
+run, starts --consumers consumer processes in one group and the simulator at the chosen load, and
+measures four latencies from each record's intended send time (produce-ack, delivery, sink, visible;
+warm-up excluded) and throughput per second. At the end the aggregates are verified against the
+simulator's ground truth: a run whose results are wrong fails whatever its speed. Results go to --out:
+result.json, one .hgrm per latency kind, junit.xml and report.html. --assert gates the exit code for CI.
+With no lab reachable and no Docker, the same pipeline runs in-process (memory broker and store) and
+says so. Press q to stop early; results are still written.`;
+
+  static override examples = [
+    {
+      description: 'A minute at 10,000 events/s (1,000 players, one event every 100ms each)',
+      command: '<%= config.bin %> bench',
+    },
+    {
+      description: 'Ten seconds, anywhere (embedded when there is no lab)',
+      command: '<%= config.bin %> bench --duration 10s',
+    },
+    {
+      description: 'A CI gate',
+      command:
+        "<%= config.bin %> bench --duration 60s --rate 5000/s --assert 'delivery.p99<500ms' --assert 'throughput>=4500/s' --assert correct",
+    },
+    {
+      description: 'Three consumers in one group',
+      command: '<%= config.bin %> bench --consumers 3 --rate 20000/s',
+    },
+    {
+      description: 'The highest rate that keeps delivery p99 under 500ms',
+      command: '<%= config.bin %> bench --find-max',
+    },
+  ];
+
+  static override flags = {
+    players: Flags.string({ description: 'Simulated players [default: 1000]' }),
+    rate: Flags.string({ description: 'Per-player gap (100ms) or total rate (5000/s) [default: 100ms]' }),
+    stages: Flags.string({ description: 'Ramps instead of a constant rate: "30s:1000/s,1m:20000/s"' }),
+    scenario: Flags.string({ description: 'A preset (steady, evening-peak, launch-day) or scenario file' }),
+    duration: Flags.string({ description: 'Measured time, after the warm-up [default: 60s]' }),
+    warmup: Flags.string({
+      description: 'Warm-up before measuring [default: a sixth of --duration, at most 10s]',
+    }),
+    seed: Flags.string({ description: 'Seed for a reproducible load [default: random, recorded]' }),
+    late: Flags.string({ description: 'Fraction of events sent late [default: 0]' }),
+    duplicates: Flags.string({ description: 'Fraction of records repeating an event_id [default: 0]' }),
+    malformed: Flags.string({ description: 'Fraction of malformed records [default: 0]' }),
+    'out-of-order': Flags.string({ description: 'Fraction of events sent out of order [default: 0]' }),
+    consumers: Flags.string({ description: 'Consumer processes in the group [default: 1]' }),
+    partitions: Flags.string({ description: "Partitions of the run's topic [default: 6]" }),
+    target: Flags.string({
+      description: 'lab, embedded, or auto (the lab if there is one or Docker to start it) [default: auto]',
+    }),
+    lab: Flags.string({ description: 'Lab name [default: lab]', env: 'GAPIPE_LAB' }),
+    brokers: Flags.string({ description: 'Bench this Kafka instead of a lab (with --es)' }),
+    es: Flags.string({ description: 'Bench this Elasticsearch instead of a lab (with --brokers)' }),
+    'flush-interval': Flags.string({ description: 'Consumer flush interval [default: 1s]' }),
+    'allowed-lateness': Flags.string({ description: 'Consumer allowed lateness [default: 10m]' }),
+    out: Flags.string({ description: 'Directory for the result files [default: bench-results/<time>]' }),
+    assert: Flags.string({
+      description:
+        "Gate: 'delivery.p99<500ms', 'throughput>=20000/s', 'achieved>=95%', 'correct' (repeatable)",
+      multiple: true,
+    }),
+    keep: Flags.boolean({ description: "Keep the run's topic and index afterwards" }),
+    ephemeral: Flags.boolean({ description: 'Remove the lab afterwards if this run started it' }),
+    'find-max': Flags.boolean({
+      description:
+        'Search for the highest rate at which delivery p99 stays under --max-p99 and results verify',
+    }),
+    'max-p99': Flags.string({ description: 'Delivery p99 bound for --find-max [default: 500ms]' }),
+  };
+
+  async run(): Promise<BenchResult | FindMaxResult> {
+    const { flags, argv } = await this.parse(Bench);
+    void argv;
+    const scenario = flags.scenario === undefined ? undefined : loadScenario(flags.scenario);
+    const options = resolveBenchOptions(
+      {
+        load: {
+          players: flags.players,
+          rate: flags.rate,
+          stages: flags.stages,
+          seed: flags.seed,
+          late: flags.late,
+          duplicates: flags.duplicates,
+          malformed: flags.malformed,
+          outOfOrder: flags['out-of-order'],
+        },
+        scenario: scenario?.input ?? {},
+        scenarioName: scenario?.name,
+        duration: flags.duration,
+        warmup: flags.warmup,
+        consumers: flags.consumers,
+        target: flags.target,
+        out: flags.out,
+        assert: flags.assert,
+        keep: flags.keep,
+        ephemeral: flags.ephemeral,
+        partitions: flags.partitions,
+        lab: flags.lab,
+        brokers: flags.brokers,
+        es: flags.es,
+        flushInterval: flags['flush-interval'],
+        allowedLateness: flags['allowed-lateness'],
+      },
+      {
+        nowMs: Date.now(),
+        fallbackSeed: randomInt(0, 2 ** 32),
+        command: ['gapipe', 'bench', ...this.argv].join(' '),
+      },
+    );
+    const controller = new AbortController();
+    const stop = () => {
+      if (controller.signal.aborted) process.exit(130);
+      controller.abort();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    const quiet = flags.quiet || this.jsonEnabled();
+    try {
+      if (flags['find-max']) {
+        const result = await findMax(options, {
+          maxP99: flags['max-p99'],
+          signal: controller.signal,
+          logger: this.logger,
+        });
+        if (!this.jsonEnabled()) process.stdout.write(`${result.text}\n`);
+        if (result.maxRate === undefined) process.exitCode = 1;
+        return result;
+      }
+      const reporter = createBenchReporter({
+        plain: this.plainOutput,
+        quiet,
+        onStop: () => controller.abort(),
+      });
+      try {
+        const { result, files } = await runBench(options, {
+          reporter,
+          signal: controller.signal,
+          logger: this.logger,
+        });
+        reporter.done();
+        if (!this.jsonEnabled()) process.stdout.write(renderBenchSummary(result, files));
+        else process.stderr.write(`Results: ${files.dir}\n`);
+        if (result.summary.status !== 'passed') process.exitCode = 1;
+        return result;
+      } finally {
+        reporter.done();
+      }
+    } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    }
+  }
+}

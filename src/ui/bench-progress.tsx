@@ -1,0 +1,325 @@
+/**
+ * Live view of `gapipe bench` in a terminal (ink, drawn on stderr so stdout keeps the summary): the
+ * banner once, then elapsed time, latency per kind with a log-scale bar, throughput and lag with
+ * sparklines of the last minute, watermark and rejects, redrawn about once per second. `q` (or
+ * Ctrl-C) asks the run to stop early. Plain lines are used instead off a terminal.
+ */
+import { Box, render, Static, Text, useInput, useStdin } from 'ink';
+import { useState } from 'react';
+import { type BenchProgress, LATENCY_KINDS, type LatencySummary } from '../bench/types.js';
+import {
+  type BenchReporter,
+  type BenchStart,
+  createPlainBenchReporter,
+  formatElapsed,
+  formatLatencyMs,
+  renderBenchBanner,
+} from './bench.js';
+import { formatEventTime } from './consume.js';
+import { formatCount, formatDuration, formatRate } from './simulate.js';
+
+/** Seconds of history drawn in the sparklines. */
+export const SPARKLINE_SECONDS = 60;
+const SPARK_LEVELS = '▁▂▃▄▅▆▇█';
+/** The p99 bars share one fixed log scale, so kinds and moments compare at a glance. */
+export const LATENCY_BAR_MIN_MS = 0.1;
+export const LATENCY_BAR_MAX_MS = 100_000;
+const LATENCY_BAR_SCALE = '0.1ms–100s';
+const LATENCY_BAR_WIDTH = 24;
+const PARTIAL_BLOCKS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+const MAX_ERROR_CHARS = 86;
+/** Below this share of the target rate the produced rate is shown in yellow. */
+const BEHIND_FRACTION = 0.9;
+
+/**
+ * One character per value, ▁ for 0 (so a stall stands out) and ▂ to █ for anything up to `max`
+ * (default: the largest value). Values above `max` are drawn as █.
+ */
+export function sparkline(values: number[], max = Math.max(0, ...values)): string {
+  return values
+    .map((v) => {
+      if (max <= 0 || v <= 0) return SPARK_LEVELS[0];
+      const level = Math.max(1, Math.round((Math.min(v, max) / max) * (SPARK_LEVELS.length - 1)));
+      return SPARK_LEVELS[level];
+    })
+    .join('');
+}
+
+/**
+ * A horizontal bar for a latency on the fixed log scale LATENCY_BAR_MIN_MS..LATENCY_BAR_MAX_MS, in
+ * eighths of a character; at least a sliver for any measured value.
+ */
+export function latencyBar(ms: number, width = LATENCY_BAR_WIDTH): string {
+  const low = Math.log10(LATENCY_BAR_MIN_MS);
+  const high = Math.log10(LATENCY_BAR_MAX_MS);
+  const fraction = ms > 0 ? (Math.log10(ms) - low) / (high - low) : 0;
+  const eighths = Math.max(1, Math.round(Math.max(0, Math.min(1, fraction)) * width * 8));
+  return `${'█'.repeat(Math.floor(eighths / 8))}${PARTIAL_BLOCKS[eighths % 8]}`;
+}
+
+function progressBar(fraction: number, width = 20): string {
+  const filled = Math.round(Math.max(0, Math.min(1, fraction)) * width);
+  return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+const KIND_WIDTH = 12;
+const VALUE_WIDTH = 8;
+const LABEL_WIDTH = 10;
+const RATE_WIDTH = 13;
+
+/** Like formatLatencyMs, but in seconds ("1,235s") from 1,000 s up, so a column never overflows. */
+function latencyCell(ms: number): string {
+  return ms < 1_000_000 ? formatLatencyMs(ms) : `${formatCount(ms / 1000)}s`;
+}
+
+function latencyCells(l: LatencySummary): string {
+  return [l.p50Ms, l.p90Ms, l.p99Ms, l.p999Ms, l.maxMs]
+    .map((ms) => latencyCell(ms).padStart(VALUE_WIDTH))
+    .join(' ');
+}
+
+function Header({ progress: p, warmupMs }: { progress: BenchProgress; warmupMs: number | undefined }) {
+  const fraction = p.totalMs > 0 ? p.elapsedMs / p.totalMs : 0;
+  const remainingMs = Math.max(0, p.totalMs - p.elapsedMs);
+  const measuringInMs = warmupMs === undefined ? undefined : Math.max(0, warmupMs - p.elapsedMs);
+  return (
+    <Text>
+      <Text bold>{p.target}</Text> · {formatElapsed(p.elapsedMs)} / {formatDuration(p.totalMs)}{' '}
+      {progressBar(fraction)} {Math.floor(Math.min(1, fraction) * 100)}%
+      {p.warmup ? (
+        <Text color="yellow">
+          {' '}
+          · warming up
+          {measuringInMs !== undefined && measuringInMs > 0
+            ? `, measuring in ${formatElapsed(measuringInMs)}`
+            : ''}
+        </Text>
+      ) : null}{' '}
+      · {formatElapsed(remainingMs)} left
+    </Text>
+  );
+}
+
+function LatencyRows({ progress: p }: { progress: BenchProgress }) {
+  const header = `${'latency ms'.padEnd(KIND_WIDTH)}${['p50', 'p90', 'p99', 'p99.9', 'max']
+    .map((h) => h.padStart(VALUE_WIDTH))
+    .join(' ')} p99 on a log scale, ${LATENCY_BAR_SCALE}`;
+  return (
+    <Box flexDirection="column">
+      <Text dimColor>{header}</Text>
+      {LATENCY_KINDS.map((kind) => {
+        const l = p.latency[kind];
+        return (
+          <Text key={kind}>
+            {kind.padEnd(KIND_WIDTH)}
+            {l.count > 0 ? (
+              <>
+                {latencyCells(l)} <Text color="cyan">{latencyBar(l.p99Ms)}</Text>
+              </>
+            ) : (
+              <Text dimColor>no samples yet{p.warmup ? ' (warm-up is not measured)' : ''}</Text>
+            )}
+          </Text>
+        );
+      })}
+    </Box>
+  );
+}
+
+function ThroughputRows({ progress: p }: { progress: BenchProgress }) {
+  const history = p.history.slice(-SPARKLINE_SECONDS);
+  // Produced and consumed share one scale that includes the target, so a shortfall shows as a dip.
+  const recordScale = Math.max(p.targetRate, ...history.map((h) => Math.max(h.produced, h.consumed)));
+  const behind = p.rates.produced < p.targetRate * BEHIND_FRACTION;
+  const row = (label: string, value: string, spark: string, color?: string) => (
+    <Text>
+      {label.padEnd(LABEL_WIDTH)}
+      <Text color={color}>{value.padStart(RATE_WIDTH)}</Text> <Text color="cyan">{spark}</Text>
+    </Text>
+  );
+  return (
+    <Box flexDirection="column">
+      <Text dimColor>
+        {'throughput'.padEnd(LABEL_WIDTH)}
+        {'now'.padStart(RATE_WIDTH)} last {SPARKLINE_SECONDS}s · target {formatRate(p.targetRate)}
+      </Text>
+      {row(
+        'produced',
+        formatRate(p.rates.produced),
+        sparkline(
+          history.map((h) => h.produced),
+          recordScale,
+        ),
+        behind ? 'yellow' : undefined,
+      )}
+      {row(
+        'consumed',
+        formatRate(p.rates.consumed),
+        sparkline(
+          history.map((h) => h.consumed),
+          recordScale,
+        ),
+      )}
+      {row('written', formatRate(p.rates.written), sparkline(history.map((h) => h.written)))}
+      {row('lag', formatCount(p.lag), sparkline(history.map((h) => h.lag)))}
+    </Box>
+  );
+}
+
+function Totals({ progress: p }: { progress: BenchProgress }) {
+  const t = p.totals;
+  const lastError = p.errors.at(-1);
+  return (
+    <Box flexDirection="column">
+      <Text>
+        watermark {formatEventTime(p.watermarkMs)}
+        {p.watermarkMs === undefined ? '' : ' UTC'} ·{' '}
+        {t.late > 0 ? <Text color="yellow">late {formatCount(t.late)}</Text> : 'late 0'} ·{' '}
+        {t.deadLettered > 0 ? (
+          <Text color="yellow">dead-lettered {formatCount(t.deadLettered)}</Text>
+        ) : (
+          'dead-lettered 0'
+        )}{' '}
+        · {t.failed > 0 ? <Text color="red">failed {formatCount(t.failed)}</Text> : 'failed 0'} ·{' '}
+        {p.errors.length > 0 ? <Text color="red">errors {formatCount(p.errors.length)}</Text> : 'errors 0'}
+      </Text>
+      <Text dimColor>
+        total produced {formatCount(t.produced)} · acknowledged {formatCount(t.acknowledged)} · consumed{' '}
+        {formatCount(t.consumed)} · written {formatCount(t.written)}
+      </Text>
+      {lastError === undefined ? null : (
+        <Text color="red" wrap="truncate-end">
+          last error: {truncate(lastError, MAX_ERROR_CHARS)}
+        </Text>
+      )}
+    </Box>
+  );
+}
+
+/**
+ * The live part (at most 19 lines, 100 columns). `q` or Ctrl-C calls `onStop` (each time pressed),
+ * but only where stdin can be put in raw mode; elsewhere Ctrl-C stays an ordinary SIGINT.
+ */
+export function BenchView({
+  progress,
+  warmupMs,
+  onStop,
+}: {
+  progress: BenchProgress | undefined;
+  /** From the start, to say when measuring begins. */
+  warmupMs?: number;
+  onStop?: () => void;
+}) {
+  const { isRawModeSupported } = useStdin();
+  const [stopping, setStopping] = useState(false);
+  const keys = isRawModeSupported && onStop !== undefined;
+  useInput(
+    (input, key) => {
+      if (input.toLowerCase() === 'q' || (key.ctrl && input === 'c')) {
+        setStopping(true);
+        onStop?.();
+      }
+    },
+    { isActive: keys },
+  );
+  const footer = stopping ? (
+    <Text color="yellow">stopping early — finishing up and writing results…</Text>
+  ) : (
+    <Text dimColor>{keys ? 'press q' : 'Ctrl-C'} to stop early (results are still written)</Text>
+  );
+  if (progress === undefined) {
+    return (
+      <Box flexDirection="column">
+        <Text color="cyan">› starting…</Text>
+        {footer}
+      </Box>
+    );
+  }
+  return (
+    <Box flexDirection="column">
+      <Header progress={progress} warmupMs={warmupMs} />
+      <Box marginTop={1}>
+        <LatencyRows progress={progress} />
+      </Box>
+      <Box marginTop={1}>
+        <ThroughputRows progress={progress} />
+      </Box>
+      <Box marginTop={1}>
+        <Totals progress={progress} />
+      </Box>
+      <Box marginTop={1}>{footer}</Box>
+    </Box>
+  );
+}
+
+/** The banner, printed once above the live view, then the live view. */
+export function BenchProgressView({
+  start,
+  progress,
+  onStop,
+}: {
+  start: BenchStart | undefined;
+  progress: BenchProgress | undefined;
+  onStop?: () => void;
+}) {
+  return (
+    <>
+      <Static items={start ? [start] : []}>
+        {(item) => <Text key="banner">{renderBenchBanner(item).trimEnd()}</Text>}
+      </Static>
+      <BenchView progress={progress} warmupMs={start?.warmupMs} onStop={onStop} />
+    </>
+  );
+}
+
+/**
+ * The reporter for a bench run: live ink output on a terminal, plain lines otherwise (not a TTY,
+ * --json, CI), nothing but errors with --quiet. Only the live view reads keys (from `stdin`,
+ * process.stdin by default, and only when it is a TTY); plain output never touches stdin.
+ */
+export function createBenchReporter(options: {
+  plain: boolean;
+  quiet: boolean;
+  stream?: NodeJS.WriteStream;
+  stdin?: NodeJS.ReadStream;
+  onStop?: () => void;
+}): BenchReporter {
+  const stream = options.stream ?? process.stderr;
+  if (options.plain || options.quiet) return createPlainBenchReporter(stream, { quiet: options.quiet });
+  let start: BenchStart | undefined;
+  let latest: BenchProgress | undefined;
+  let app: ReturnType<typeof render> | undefined;
+  let finished = false;
+  const draw = () => {
+    if (finished) return;
+    const view = <BenchProgressView start={start} progress={latest} onStop={options.onStop} />;
+    if (app) app.rerender(view);
+    else
+      app = render(view, {
+        stdout: stream,
+        stdin: options.stdin ?? process.stdin,
+        patchConsole: false,
+        exitOnCtrlC: false,
+      });
+  };
+  return {
+    started(info) {
+      start = info;
+      draw();
+    },
+    update(progress) {
+      latest = progress;
+      draw();
+    },
+    done() {
+      if (finished) return;
+      if (app) draw();
+      finished = true;
+      app?.unmount();
+    },
+  };
+}

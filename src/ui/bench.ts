@@ -1,0 +1,252 @@
+/**
+ * Rendering of `gapipe bench` without ink: the start banner, plain progress lines (logs, CI, pipes)
+ * and the final summary for stdout. The live terminal view is in bench-progress.tsx.
+ */
+import chalk from 'chalk';
+import {
+  type BenchProgress,
+  type BenchResult,
+  LATENCY_KINDS,
+  type LatencySummary,
+  type VerifySummary,
+} from '../bench/types.js';
+import { formatCount, formatDuration, formatRate } from './simulate.js';
+
+/** What a bench run is about to do, for the banner. */
+export interface BenchStart {
+  target: 'lab' | 'embedded';
+  labName?: string;
+  brokers?: string;
+  esUrl?: string;
+  topic: string;
+  index: string;
+  players: number;
+  /** The rate in words, e.g. "one event every 10ms per player". */
+  rateDescription: string;
+  targetRate: number;
+  /** Measured length, after the warm-up (as --duration; the run lasts warmupMs + durationMs). */
+  durationMs: number;
+  /** Load before measuring starts, excluded from the figures. */
+  warmupMs: number;
+  consumers: number;
+  seed: number;
+  outDir: string;
+  /** As the user wrote them: "delivery.p99<500ms", "correct". */
+  assertions: string[];
+}
+
+/** Receives the run's figures; `createBenchReporter` (bench-progress.tsx) builds one. */
+export interface BenchReporter {
+  started(start: BenchStart): void;
+  /** Called with each progress update (about once per second). */
+  update(progress: BenchProgress): void;
+  /** Stops live drawing; safe to call more than once. */
+  done(): void;
+}
+
+/** The result files `renderBenchSummary` points to. */
+export const RESULT_FILES = 'result.json, report.html, junit.xml, *.hgrm';
+
+/**
+ * A latency in milliseconds with the precision that matters at its size (about three significant
+ * digits), without unit: 0.42, 2.10, 12.3, 1,234; "<0.01" for a few microseconds, "-" when there is
+ * no value.
+ */
+export function formatLatencyMs(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms)) return '-';
+  if (ms > 0 && ms < 0.01) return '<0.01';
+  if (ms < 10) return ms.toFixed(2);
+  if (ms < 100) return ms.toFixed(1);
+  return formatCount(ms);
+}
+
+/** Run time to the whole second, so lines read "5s", not "5.0s", when updates arrive a little late. */
+export function formatElapsed(ms: number): string {
+  return formatDuration(Math.round(ms / 1000) * 1000);
+}
+
+function plural(n: number, word: string): string {
+  return `${formatCount(n)} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** The start banner: what runs where, the load, and where results go. */
+export function renderBenchBanner(start: BenchStart): string {
+  const lines =
+    start.target === 'embedded'
+      ? [
+          'Bench: embedded pipeline (in-process memory transport and memory sink)',
+          chalk.yellow(
+            '  no Kafka or Elasticsearch involved — start the lab (`gapipe lab up`) for real numbers',
+          ),
+        ]
+      : [
+          `Bench against ${start.labName ? `lab ${start.labName}` : 'the lab'}: Kafka ${start.brokers ?? '-'}, Elasticsearch ${start.esUrl ?? '-'}`,
+        ];
+  lines.push(
+    `  topic ${start.topic} → index ${start.index} · ${plural(start.consumers, 'consumer')}`,
+    `  ${formatCount(start.players)} players · target ${formatRate(start.targetRate)} (${start.rateDescription}) · ${
+      start.warmupMs > 0 ? `${formatDuration(start.warmupMs)} warm-up, then ` : ''
+    }${formatDuration(start.durationMs)} measured · seed ${start.seed}`,
+  );
+  if (start.assertions.length > 0) lines.push(`  assertions: ${start.assertions.join(', ')}`);
+  lines.push(`  results → ${start.outDir}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** One progress line for logs and CI. */
+export function formatBenchLine(p: BenchProgress): string {
+  const delivery = p.latency.delivery;
+  const parts = [
+    `${formatElapsed(p.elapsedMs)}/${formatDuration(p.totalMs)}`,
+    p.warmup ? chalk.yellow('warm-up') : '',
+    `produced ${formatRate(p.rates.produced)} (target ${formatRate(p.targetRate)})`,
+    `consumed ${formatRate(p.rates.consumed)}`,
+    `written ${formatRate(p.rates.written)}`,
+    `lag ${formatCount(p.lag)}`,
+    `delivery p99 ${delivery.count > 0 ? `${formatLatencyMs(delivery.p99Ms)}ms` : '-'}`,
+    p.errors.length > 0 ? chalk.red(`errors ${formatCount(p.errors.length)}`) : 'errors 0',
+  ];
+  return parts.filter(Boolean).join(' ');
+}
+
+/** Right-aligned numeric columns after a left-aligned first column; text only. */
+function alignedTable(headers: string[], rows: string[][]): string[] {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)];
+}
+
+function latencyCell(summary: LatencySummary, ms: number): string {
+  return summary.count > 0 ? `${formatLatencyMs(ms)}ms` : '-';
+}
+
+function describeCorrectness(correct: boolean | null, verify: VerifySummary | null): string[] {
+  if (correct === null) {
+    return [chalk.yellow('Correctness: not verified (the run ended before there was anything to compare)')];
+  }
+  const compared = verify ? ` (${formatCount(verify.cellsCompared)} cells compared)` : '';
+  if (correct) return [`Correctness: ${chalk.green('✔')} aggregates match the expected values${compared}`];
+  const lines = [
+    `Correctness: ${chalk.red('✘')} ${
+      verify
+        ? `${formatCount(verify.cellsDiffering)} of ${formatCount(verify.cellsCompared)} cells differ from the expected values`
+        : 'aggregates differ from the expected values'
+    }`,
+  ];
+  for (const d of verify?.differences ?? []) {
+    lines.push(
+      `  ${d.window_start} ${d.region} ${d.event_type} ${d.field}: expected ${formatCount(d.expected)}, got ${formatCount(d.actual)}`,
+    );
+  }
+  const unshown = (verify?.cellsDiffering ?? 0) - (verify?.differences.length ?? 0);
+  if (unshown > 0) lines.push(`  … and ${formatCount(unshown)} more`);
+  return lines;
+}
+
+/** The most errors listed in the summary; the rest are counted (result.json has them all). */
+const MAX_SUMMARY_ERRORS = 5;
+
+/**
+ * The final summary, for stdout: pass/fail with reasons, throughput, a latency table, correctness,
+ * assertions and where the result files are (when `files` is given).
+ */
+export function renderBenchSummary(result: BenchResult, files?: { dir: string }): string {
+  const s = result.summary;
+  const c = result.config;
+  const stopped =
+    s.stopReason === 'stopped' ? ' (stopped early)' : s.stopReason === 'failed' ? ' (aborted)' : '';
+  const what = `${c.target} · ${formatDuration(s.durationMs)}, ${formatDuration(s.measuredMs)} measured · run ${result.runId}`;
+  const lines =
+    s.status === 'passed'
+      ? [`${chalk.green.bold('✔ PASSED')} ${what}${stopped}`]
+      : [
+          `${chalk.red.bold('✘ FAILED')} ${what}${stopped}`,
+          ...s.failures.map((failure) => chalk.red(`  - ${failure}`)),
+        ];
+  lines.push('');
+
+  const tp = s.throughput;
+  lines.push(
+    `Throughput: target ${formatRate(s.targetRate)} · achieved ${formatRate(s.achievedRate)} ${
+      s.keptUp ? chalk.green('— kept up') : chalk.yellow('— could not keep up')
+    }`,
+    `  per second: produced ${formatRate(tp.produced)} · acknowledged ${formatRate(tp.acknowledged)} · consumed ${formatRate(tp.consumed)} · written ${formatRate(tp.written)} · max lag ${formatCount(s.maxLag)}`,
+  );
+  const t = s.totals;
+  lines.push(
+    `  totals: produced ${formatCount(t.produced)} · acknowledged ${formatCount(t.acknowledged)} · ${
+      t.failed > 0 ? chalk.red(`failed ${formatCount(t.failed)}`) : 'failed 0'
+    } · consumed ${formatCount(t.consumed)} · written ${formatCount(t.written)} · late ${formatCount(t.late)} · dead-lettered ${formatCount(t.deadLettered)} · duplicates ${formatCount(t.duplicates)}`,
+  );
+  lines.push('');
+
+  lines.push('Latency from intended send time (warm-up excluded):');
+  const rows = LATENCY_KINDS.map((kind) => {
+    const l = s.latency[kind];
+    return [
+      kind,
+      latencyCell(l, l.p50Ms),
+      latencyCell(l, l.p90Ms),
+      latencyCell(l, l.p99Ms),
+      latencyCell(l, l.p999Ms),
+      latencyCell(l, l.maxMs),
+      formatCount(l.count),
+    ];
+  });
+  for (const line of alignedTable(['kind', 'p50', 'p90', 'p99', 'p99.9', 'max', 'count'], rows)) {
+    lines.push(`  ${line}`);
+  }
+  lines.push('');
+
+  lines.push(...describeCorrectness(s.correct, s.verify));
+  if (s.assertions.length > 0) {
+    lines.push('Assertions:');
+    for (const a of s.assertions) {
+      lines.push(
+        a.passed
+          ? `  ${chalk.green('✔')} ${a.expression} — ${a.message}`
+          : chalk.red(`  ✘ ${a.expression} — ${a.message}`),
+      );
+    }
+  }
+  if (s.errors.length > 0) {
+    lines.push(chalk.red(`Errors (${formatCount(s.errors.length)}):`));
+    for (const error of s.errors.slice(0, MAX_SUMMARY_ERRORS)) lines.push(chalk.red(`  ${error}`));
+    if (s.errors.length > MAX_SUMMARY_ERRORS) {
+      lines.push(
+        chalk.red(`  … and ${formatCount(s.errors.length - MAX_SUMMARY_ERRORS)} more in result.json`),
+      );
+    }
+  }
+  if (files) lines.push('', `Results: ${files.dir} (${RESULT_FILES})`);
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Banner once, then a line for the first update and whenever run time passes a multiple of
+ * `everyMs` (1s, 5s, 10s, …), as plain text (logs, CI, pipes).
+ */
+export function createPlainBenchReporter(
+  stream: NodeJS.WritableStream = process.stderr,
+  options: { quiet?: boolean; everyMs?: number } = {},
+): BenchReporter {
+  const everyMs = options.everyMs ?? 5000;
+  let lastPrintedStep: number | undefined;
+  return {
+    started(start) {
+      if (!options.quiet) stream.write(renderBenchBanner(start));
+    },
+    update(progress) {
+      if (options.quiet) return;
+      const step = Math.floor(progress.elapsedMs / everyMs);
+      if (lastPrintedStep !== undefined && step <= lastPrintedStep) return;
+      lastPrintedStep = step;
+      stream.write(`${formatBenchLine(progress)}\n`);
+    },
+    done() {},
+  };
+}
