@@ -27,3 +27,22 @@ trap cleanup EXIT
 
 step "end-to-end tests against the real engine"
 npm run test:e2e
+
+step "stress test: a 60s bench against a fresh lab, gated"
+# The lab uses the stand-in images (.gapipe-infra.env) on its own ports and is removed afterwards.
+set -a
+# shellcheck disable=SC1091
+. ./.gapipe-infra.env
+set +a
+BENCH_OUT="${GAPIPE_BENCH_OUT:-bench-results/ci}"
+rm -rf "$BENCH_OUT"
+lab_cleanup() {
+  node bin/run.js lab down --name ci-bench --volumes >/dev/null 2>&1 || true
+  cleanup
+}
+trap lab_cleanup EXIT
+node bin/run.js lab up --name ci-bench --services kafka,elasticsearch --kafka-port 29092 --es-port 29200 --quiet
+node bin/run.js bench --lab ci-bench --target lab --players 500 --rate 2000/s --duration 50s --warmup 10s \
+  --consumers 2 --seed 7 --out "$BENCH_OUT" \
+  --assert correct --assert 'achieved>=90%' --assert 'delivery.p99<10s' --assert 'errors==0'
+echo "bench results: $(cd "$BENCH_OUT" && pwd) (result.json, report.html, junit.xml, *.hgrm)" >&2

@@ -339,8 +339,12 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
         consumers.push(embeddedConsumer(options, broker, store, committed, topic, group, taps));
       }
     }
+    // Load starts once the group owns every partition: joining is not part of the measurement.
+    const allAssigned = () =>
+      new Set(consumers.flatMap((c) => c.latest?.assigned ?? [])).size >= options.partitions &&
+      consumers.every((c) => (c.latest?.assigned.length ?? 0) > 0 || options.consumers > options.partitions);
     await Promise.race([
-      Promise.all(consumers.map((c) => waitFor(() => c.latest !== undefined, 60_000))),
+      waitFor(allAssigned, 90_000),
       ...consumers.map((c) =>
         c.done.then(() => Promise.reject(new Error('a consumer stopped before the run'))),
       ),

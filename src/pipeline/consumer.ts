@@ -223,6 +223,7 @@ export class AggregationConsumer {
       watermarkMs: this.consumerWatermark(now),
       openWindows,
       openCells,
+      assigned: [...this.assigned],
       partitions,
       backpressure: this.paused,
       sinkError: this.sinkError,

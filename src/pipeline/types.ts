@@ -112,6 +112,8 @@ export interface ConsumeSnapshot {
   openWindows: number;
   /** Cells (documents) held in memory. */
   openCells: number;
+  /** Partitions this member owns (after the last rebalance). */
+  assigned: number[];
   partitions: PartitionSnapshot[];
   /** True while fetching is paused because Elasticsearch is behind or unreachable. */
   backpressure: boolean;

@@ -67,7 +67,7 @@ debian_mirror() {
 }
 
 # ---------------------------------------------------------------------------------------------
-step "1/6 Docker engine"
+step "1/7 Docker engine"
 pick_docker_cli
 started_dockerd_pid >/dev/null || rm -f "$DOCKERD_PIDFILE" # stale record of an earlier run
 ENGINE_HOST=${DOCKER_HOST:-$DEFAULT_DOCKER_HOST}
@@ -111,7 +111,7 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-step "2/6 JRE base image ($BASE_IMAGE)"
+step "2/7 JRE base image ($BASE_IMAGE)"
 BASE_HASH=$( { cat "$INFRA_DIR/base/build-rootfs.sh"; echo "$BASE_SUITE $BASE_PACKAGES"; } | short_hash)
 BASE_TARBALL="$CACHE_DIR/rootfs/jre-base-$BASE_SUITE-$BASE_JAVA-$BASE_HASH.tar.gz"
 if [[ -f $BASE_TARBALL ]]; then
@@ -142,7 +142,7 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-step "3/6 Kafka $KAFKA_VERSION and Elasticsearch $ES_VERSION from Maven Central"
+step "3/7 Kafka $KAFKA_VERSION and Elasticsearch $ES_VERSION from Maven Central"
 POM_HASH=$(short_hash <"$INFRA_DIR/pom.xml")
 KAFKA_LIBS_DIR="$CACHE_DIR/kafka-$KAFKA_VERSION-$POM_HASH/libs"
 ES_ZIP="$CACHE_DIR/dist/elasticsearch-$ES_VERSION.zip"
@@ -181,7 +181,7 @@ hash_inputs() { # args: literal words and/or files (a file contributes its name 
   done | short_hash
 }
 
-step "4/6 Kafka stand-in image ($KAFKA_IMAGE)"
+step "4/7 Kafka stand-in image ($KAFKA_IMAGE)"
 KAFKA_HASH=$(hash_inputs "base=$BASE_HASH" "pom=$POM_HASH" "kafka=$KAFKA_VERSION" \
   "$INFRA_DIR/images.sh" "$INFRA_DIR/kafka/run" "$INFRA_DIR/kafka/server.properties")
 if [[ $(image_label "$KAFKA_IMAGE" "$HASH_LABEL") == "$KAFKA_HASH" ]]; then
@@ -195,7 +195,7 @@ else
   log "kafka --version: ${out##*$'\n'}"
 fi
 
-step "5/6 Elasticsearch stand-in image ($ES_IMAGE)"
+step "5/7 Elasticsearch stand-in image ($ES_IMAGE)"
 ES_HASH=$(hash_inputs "base=$BASE_HASH" "es=$ES_VERSION" \
   "$INFRA_DIR/images.sh" "$INFRA_DIR/elasticsearch/docker-entrypoint.sh" "$INFRA_DIR/elasticsearch/elasticsearch.yml")
 if [[ $(image_label "$ES_IMAGE" "$HASH_LABEL") == "$ES_HASH" ]]; then
@@ -212,7 +212,14 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-step "6/6 $ENV_FILE"
+step "6/7 Chromium for the report's browser test (test/e2e/report.test.ts)"
+if [[ -x /usr/bin/chromium ]]; then
+  log "chromium: $(/usr/bin/chromium --version 2>/dev/null || echo present)"
+else
+  apt_install chromium
+fi
+
+step "7/7 $ENV_FILE"
 tmp_env="$ENV_FILE.tmp.$$"
 {
   printf 'DOCKER_HOST=%s\n' "$DOCKER_HOST"

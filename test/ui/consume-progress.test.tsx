@@ -41,6 +41,7 @@ const snapshot: ConsumeSnapshot = {
   watermarkMs: WATERMARK_MS,
   openWindows: 11,
   openCells: 345,
+  assigned: [0, 1, 2],
   partitions: [
     partition(1, { lag: 1134, watermarkMs: undefined, idle: true }),
     partition(0, { position: 120_345, committed: 119_000 }),

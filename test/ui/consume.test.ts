@@ -32,6 +32,7 @@ const snapshot: ConsumeSnapshot = {
   watermarkMs: WATERMARK_MS,
   openWindows: 11,
   openCells: 345,
+  assigned: [0, 1, 2],
   partitions: [
     {
       partition: 1,
