@@ -383,7 +383,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
       const elapsed = clock.now() - loadStart;
       const point = meter.tick(
         second,
-        elapsed <= options.warmupMs,
+        second <= Math.ceil(options.warmupMs / 1000),
         produced.targetRate,
         { produced: produced.produced, acknowledged: produced.acknowledged, consumed, written },
         lag,
