@@ -140,6 +140,13 @@ async function resolveTarget(options: BenchOptions, logger: Logger | undefined):
   let kafka = healthy('kafka');
   let es = healthy('elasticsearch');
   let labStarted = false;
+  if ((!kafka || !es) && options.target === 'auto') {
+    // Starting a lab may mean pulling gigabytes: only on request (--target lab).
+    logger?.info(
+      `No running lab '${options.labName}': running the embedded pipeline. \`gapipe lab up\` (or --target lab) benches the real one.`,
+    );
+    return { target: 'embedded', labStarted: false, images: {} };
+  }
   if (!kafka || !es) {
     logger?.info(`Starting lab '${options.labName}' (Kafka and Elasticsearch)…`);
     const labOptions: LabOptions = resolveLabOptions(
