@@ -9,6 +9,8 @@ export default defineConfig({
           include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
           exclude: ['test/e2e/**', 'node_modules/**'],
           environment: 'node',
+          // Generous: a loaded 2-core CI machine runs these beside tests that start the CLI.
+          testTimeout: 60_000,
         },
       },
       {

@@ -389,7 +389,7 @@ async function writeResult(name: string, result: BenchResult): Promise<string> {
   return path;
 }
 
-describe.concurrent('gapipe bench compare (child process, CI=true)', { timeout: 120_000 }, () => {
+describe('gapipe bench compare (child process, CI=true)', { timeout: 120_000 }, () => {
   it('same figures: the table on stdout, exit 0', async () => {
     const base = await writeResult('same-base.json', benchResult());
     const next = await writeResult('same-new.json', benchResult({ runId: 'new-run' }));

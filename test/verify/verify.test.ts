@@ -565,7 +565,7 @@ function gapipe(...args: string[]): Promise<Run> {
   });
 }
 
-describe.concurrent('gapipe verify (child process, CI=true)', { timeout: 120_000 }, () => {
+describe('gapipe verify (child process, CI=true)', { timeout: 120_000 }, () => {
   // One stand-in for the whole block: its tests run concurrently and only read.
   const es = new FakeElasticsearch({ [INDEX]: CORRECT_DOCS });
   let url: string;
