@@ -348,7 +348,7 @@ describe('gapipe consume', () => {
       expect(consumer.stderr()).toMatch(/fetching paused/);
       expect(consumer.stderr()).toMatch(/retrying/);
     } finally {
-      await sleep(Math.max(0, 2000));
+      await sleep(2000);
       await container.unpause();
       unpaused = true;
     }

@@ -88,7 +88,7 @@ describe('ground-truth manifest', () => {
     expect(manifest.windows.map(strip).sort(order)).toEqual(truth.windows.sort(order));
     expect(manifest.totals.malformed).toBe(truth.malformed);
     expect(Object.values(manifest.malformedByKind).reduce((a, b) => a + b, 0)).toBe(truth.malformed);
-  }, 30_000);
+  }, 120_000);
 
   it('has totals that agree with the windows and with the generator', () => {
     const sum = (pick: (w: ManifestWindow) => number) => manifest.windows.reduce((a, w) => a + pick(w), 0);
