@@ -53,6 +53,9 @@ export interface ConsumerOptions {
   maxBackoffMs: number;
 }
 
+/** Seeks back for missing records before the partition is declared unreadable. */
+const MAX_SEEKS = 50;
+
 export const CONSUMER_DEFAULTS = {
   flushIntervalMs: 1000,
   idleTimeoutMs: 30_000,
@@ -85,7 +88,8 @@ interface PartitionState {
   lastRecordAtMs: number;
   /** Position at the last successful flush. */
   flushedPosition: number;
-  soughtBack: boolean;
+  /** Consecutive seeks back for missing records. */
+  seeks: number;
 }
 
 export class AggregationConsumer {
@@ -284,7 +288,7 @@ export class AggregationConsumer {
       committed: checkpoint?.replayFrom ?? 0,
       lastRecordAtMs: this.clock.now(),
       flushedPosition: checkpoint?.position ?? -1,
-      soughtBack: false,
+      seeks: 0,
     };
   }
 
@@ -306,19 +310,40 @@ export class AggregationConsumer {
       } finally {
         this.restoring.delete(partition);
       }
-      if (!this.assigned.includes(partition) && this.assigned.length > 0) return {};
+      // Revoked while restoring: leave the records for whoever owns the partition now.
+      if (!this.assigned.includes(partition) && this.assigned.length > 0)
+        return { seekTo: batch.records[0]?.offset ?? 0 };
       this.partitions.set(partition, state);
     }
     const aggregator = state.aggregator;
     state.highWatermark = batch.highWatermark;
     const first = batch.records[0];
-    // Restoring needs the records from the replay point on: go back for them (once — if they are
-    // gone, retention deleted them and the replay starts where the partition does).
-    if (first && aggregator.replaying && first.offset > aggregator.startOffset && !state.soughtBack) {
-      state.soughtBack = true;
-      this.deps.logger?.debug(`partition ${partition}: seeking back to ${aggregator.startOffset} to restore`);
-      return { seekTo: aggregator.startOffset };
+    // Records between what was applied (or the replay point) and this batch are missing — a restore
+    // that needs older records, or a batch fetched before a seek. Never aggregate across a gap: go
+    // back for them. A fresh partition (no checkpoint) starts wherever the group starts it.
+    const expected = aggregator.startOffset;
+    const fresh = aggregator.position < 0 && !aggregator.replaying;
+    if (first && !fresh && first.offset > expected) {
+      state.seeks++;
+      if (state.seeks > MAX_SEEKS) {
+        this.fail(
+          new GapipeError(
+            'INTERNAL',
+            `Partition ${partition} of ${this.options.topic}: offsets ${expected}–${first.offset - 1} cannot be read (deleted by retention?)`,
+            {
+              nextSteps:
+                'Write to a new --index, or raise the topic retention so a restart can re-read its open windows',
+            },
+          ),
+        );
+        return { seekTo: expected };
+      }
+      this.deps.logger?.debug(
+        `partition ${partition}: batch starts at ${first.offset}, seeking back to ${expected}`,
+      );
+      return { seekTo: expected };
     }
+    if (first && first.offset <= expected) state.seeks = 0;
     const now = this.clock.now();
     const late: OutgoingRecord[] = [];
     const dead: OutgoingRecord[] = [];

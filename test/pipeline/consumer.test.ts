@@ -203,6 +203,16 @@ describe('AggregationConsumer', () => {
     expect([...store.documents.values()].map((d) => d.source.events)).toEqual([3]);
   });
 
+  it('never aggregates across a gap in offsets: it seeks back for the missing records', async () => {
+    const { transport, consumer } = await setup();
+    await transport.batch(0, [record(0, event(T0)), record(1, event(T0 + 1))]);
+    // A batch fetched before a seek, or after a rebalance, that skips offsets 2–4.
+    expect(await transport.batch(0, [record(5, event(T0 + 5))])).toEqual({ seekTo: 2 });
+    expect(consumer.snapshot().consumed).toBe(2);
+    await transport.batch(0, [2, 3, 4, 5].map((o) => record(o, event(T0 + o))));
+    expect(consumer.snapshot().consumed).toBe(6);
+  });
+
   it('refuses a checkpoint built with other window settings', async () => {
     const store = new MemoryStore();
     const first = await setup({}, store);
