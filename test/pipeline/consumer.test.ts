@@ -209,7 +209,10 @@ describe('AggregationConsumer', () => {
     // A batch fetched before a seek, or after a rebalance, that skips offsets 2–4.
     expect(await transport.batch(0, [record(5, event(T0 + 5))])).toEqual({ seekTo: 2 });
     expect(consumer.snapshot().consumed).toBe(2);
-    await transport.batch(0, [2, 3, 4, 5].map((o) => record(o, event(T0 + o))));
+    await transport.batch(
+      0,
+      [2, 3, 4, 5].map((o) => record(o, event(T0 + o))),
+    );
     expect(consumer.snapshot().consumed).toBe(6);
   });
 
