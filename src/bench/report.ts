@@ -5,7 +5,7 @@
  * of optional JS for quicker tooltips — and a Content-Security-Policy forbids any network request, so
  * the file opens the same from a CI artifact, an e-mail or a laptop without network.
  */
-import { decodeFromCompressedBase64 } from 'hdr-histogram-js';
+import { decodeHistogram } from './histograms.js';
 import {
   type AssertionOutcome,
   type BenchResult,
@@ -36,7 +36,7 @@ const POINTS_PER_DECADE = 20;
  * Throws when the text is not a histogram.
  */
 export function latencyCurve(histogramBase64: string): LatencyCurvePoint[] {
-  const histogram = decodeFromCompressedBase64(histogramBase64, 32, false);
+  const histogram = decodeHistogram(histogramBase64);
   try {
     const count = histogram.totalCount;
     if (count === 0) return [];

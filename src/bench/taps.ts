@@ -4,41 +4,23 @@
  * intended before `measureFromMs` (the warm-up) are not recorded. Intervals are handed over encoded
  * (compressed base64), so consumer processes can send them to the bench, which merges them.
  */
-import * as hdr from 'hdr-histogram-js';
+import type { Histogram } from 'hdr-histogram-js';
 import type { ConsumerObserver } from '../pipeline/consumer.js';
+import { createLatencyHistogram, encodeHistogram, latencyMsToUs } from './histograms.js';
 import type { LatencyKind } from './types.js';
-
-export const HISTOGRAM_OPTIONS = {
-  bitBucketSize: 32 as const,
-  lowestDiscernibleValue: 1,
-  highestTrackableValue: 3_600_000_000,
-  numberOfSignificantValueDigits: 3 as const,
-  useWebAssembly: false,
-};
-
-export function newHistogram(): hdr.Histogram {
-  return hdr.build(HISTOGRAM_OPTIONS);
-}
-
-const MAX_US = HISTOGRAM_OPTIONS.highestTrackableValue;
-
-function toMicros(latencyMs: number): number {
-  const us = Math.round(latencyMs * 1000);
-  return us < 1 ? 1 : us > MAX_US ? MAX_US : us;
-}
 
 export class LatencyTaps {
   /** Records intended before this (epoch ms) are warm-up. */
   measureFromMs = Number.POSITIVE_INFINITY;
-  private readonly intervals = new Map<LatencyKind, hdr.Histogram>();
+  private readonly intervals = new Map<LatencyKind, Histogram>();
 
   constructor(readonly kinds: readonly LatencyKind[]) {
-    for (const kind of kinds) this.intervals.set(kind, newHistogram());
+    for (const kind of kinds) this.intervals.set(kind, createLatencyHistogram());
   }
 
   record(kind: LatencyKind, intendedMs: number, nowMs: number): void {
     if (intendedMs < this.measureFromMs) return;
-    this.intervals.get(kind)?.recordValue(toMicros(nowMs - intendedMs));
+    this.intervals.get(kind)?.recordValue(latencyMsToUs(nowMs - intendedMs));
   }
 
   recordMany(kind: LatencyKind, intendedMs: ArrayLike<number>, count: number, nowMs: number): void {
@@ -46,7 +28,7 @@ export class LatencyTaps {
     if (!histogram) return;
     for (let i = 0; i < count; i++) {
       const intended = intendedMs[i] as number;
-      if (intended >= this.measureFromMs) histogram.recordValue(toMicros(nowMs - intended));
+      if (intended >= this.measureFromMs) histogram.recordValue(latencyMsToUs(nowMs - intended));
     }
   }
 
@@ -65,13 +47,9 @@ export class LatencyTaps {
   takeIntervals(): Partial<Record<LatencyKind, string>> {
     const out: Partial<Record<LatencyKind, string>> = {};
     for (const [kind, histogram] of this.intervals) {
-      if (histogram.totalCount > 0) out[kind] = hdr.encodeIntoCompressedBase64(histogram);
+      if (histogram.totalCount > 0) out[kind] = encodeHistogram(histogram);
       histogram.reset();
     }
     return out;
   }
-}
-
-export function decodeHistogram(text: string): hdr.Histogram {
-  return hdr.decodeFromCompressedBase64(text, HISTOGRAM_OPTIONS.bitBucketSize, false);
 }

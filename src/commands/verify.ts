@@ -2,12 +2,13 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { invalidFlag } from '../errors.js';
 import { AGGREGATES_INDEX } from '../lab/provision/elasticsearch.js';
+import { CONSUME_DEFAULTS, parseEsUrl } from '../pipeline/options.js';
 import { parseDurationMs } from '../simulators/options.js';
 import { renderVerifyAttempt, renderVerifyResult } from '../ui/verify.js';
 import { ElasticsearchAggregateReader } from '../verify/reader.js';
 import { type VerifyResult, verify } from '../verify/verify.js';
 
-const DEFAULT_ES_URL = 'http://127.0.0.1:9200';
+const DEFAULT_ES_URL = CONSUME_DEFAULTS.esUrl;
 /** Longest --wait accepted. */
 const MAX_WAIT_MS = 24 * 3_600_000;
 
@@ -70,7 +71,7 @@ Prints the differences (at most 50 rows; --json lists them all). Exits 1 when an
       );
     }
     const waitMs = parseWait(flags.wait);
-    const url = parseUrl(flags.es);
+    const url = parseEsUrl(flags.es);
     const reader = new ElasticsearchAggregateReader(url);
     try {
       const result = await verify(
@@ -99,20 +100,4 @@ function parseWait(text: string | undefined): number {
     throw invalidFlag(`--wait must be a duration from 0s to 24h like 30s or 2m, got '${text}'`);
   }
   return ms;
-}
-
-function parseUrl(text: string): string {
-  let url: URL | undefined;
-  try {
-    url = new URL(text);
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw invalidFlag(
-      `--es must be an http(s) URL like ${DEFAULT_ES_URL}, got '${text}'`,
-      'Fix --es or the GAPIPE_ES_URL environment variable',
-    );
-  }
-  return text.replace(/\/+$/, '');
 }

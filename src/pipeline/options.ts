@@ -77,7 +77,8 @@ function name(flag: string, text: string | undefined, fallback: string): string 
   return trimmed;
 }
 
-function url(text: string | undefined): string {
+/** An Elasticsearch URL from --es (or GAPIPE_ES_URL), without a trailing slash. */
+export function parseEsUrl(text: string | undefined): string {
   if (text === undefined) return CONSUME_DEFAULTS.esUrl;
   try {
     const parsed = new URL(text);
@@ -191,7 +192,7 @@ export function resolveConsumeOptions(input: ConsumeInput): ConsumeOptions {
     brokers: parseBrokers(input.brokers, CONSUME_DEFAULTS.brokers),
     topic,
     group: name('group', input.group, CONSUME_DEFAULTS.group),
-    esUrl: url(input.es),
+    esUrl: parseEsUrl(input.es),
     index: name('index', input.index, CONSUME_DEFAULTS.index).toLowerCase(),
     rawIndex: name('raw-index', input.rawIndex, CONSUME_DEFAULTS.rawIndex).toLowerCase(),
     windowing: resolveWindowing(input),

@@ -1,7 +1,7 @@
 /** Rendering of `gapipe consume`: the start banner, plain progress lines and the final summary. */
 import chalk from 'chalk';
 import type { ConsumeSnapshot, PartitionSnapshot } from '../pipeline/types.js';
-import { formatCount, formatDuration, formatRate } from './simulate.js';
+import { formatBytes, formatCount, formatDuration, formatRate } from './simulate.js';
 import { renderTable } from './table.js';
 
 /** What the consumer is about to do, for the banner. */
@@ -32,11 +32,7 @@ export interface ConsumeReporter {
   done(): void;
 }
 
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
-}
+export { formatBytes };
 
 /**
  * An event time as HH:MM:SS in UTC — the time zone of the documents' window_start — or "-" before any

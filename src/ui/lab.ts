@@ -2,6 +2,7 @@
 import chalk from 'chalk';
 import type { PullProgress } from '../lab/docker.js';
 import type { LabDownResult, LabReporter, LabStatusResult, LabUpResult } from '../lab/lab.js';
+import { formatBytes } from './simulate.js';
 import { renderTable } from './table.js';
 
 export function renderLabUp(result: LabUpResult): string {
@@ -49,11 +50,6 @@ export function renderLabDown(result: LabDownResult): string {
   if (removed.length === 0) return `Nothing to remove: no lab named '${result.lab}'.\n`;
   const kept = result.volumes.length === 0 ? ' Volumes kept (use --volumes to remove the data too).' : '';
   return `Removed ${removed.join(', ')}.${kept}\n`;
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(0)} KiB`;
-  return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 }
 
 /**

@@ -218,12 +218,12 @@ describe('createPlainLabReporter', () => {
     reporter.pull(layer('b', 0, 3 * 1024 * 1024));
     now += 2_999;
     reporter.pull(layer('b', 1024 * 1024, 3 * 1024 * 1024));
-    expect(stream.lines()).toEqual([`  pulling ${image}: 512 KiB / 1.0 MiB (1 layers)`]);
+    expect(stream.lines()).toEqual([`  pulling ${image}: 512.0 KiB / 1.0 MiB (1 layers)`]);
 
     now += 1;
     reporter.pull(layer('a', 1024 * 1024, 1024 * 1024));
     expect(stream.lines()).toEqual([
-      `  pulling ${image}: 512 KiB / 1.0 MiB (1 layers)`,
+      `  pulling ${image}: 512.0 KiB / 1.0 MiB (1 layers)`,
       `  pulling ${image}: 2.0 MiB / 4.0 MiB (2 layers)`,
     ]);
   });
