@@ -58,6 +58,26 @@ export const STORE_DEFAULTS = {
   requestTimeoutMs: 10_000,
 };
 
+/** Entries (action lines and documents) per bulk request: a few MB at most. */
+const MAX_BULK_ENTRIES = 10_000;
+
+/** Splits bulk entries into requests of at most `max`, never separating an action from its document. */
+export function chunkOperations(operations: unknown[], max: number): unknown[][] {
+  const chunks: unknown[][] = [];
+  let current: unknown[] = [];
+  for (let i = 0; i < operations.length; i++) {
+    const action = operations[i] as Record<string, unknown>;
+    const entries = 'delete' in action ? [action] : [action, operations[++i]];
+    if (current.length + entries.length > max && current.length > 0) {
+      chunks.push(current);
+      current = [];
+    }
+    current.push(...entries);
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
 export function checkpointId(index: string, topic: string, partition: number): string {
   return `${index}:${topic}:${partition}`;
 }
@@ -151,7 +171,11 @@ export class ElasticsearchStore implements AggregateStore {
     }
     const stats: WriteStats = { written: 0, stale: 0, deleted: 0, raw: 0 };
     if (operations.length === 0) return stats;
-    const items = await this.bulk(operations);
+    // Bounded requests: Elasticsearch rejects (429) bulk bodies beyond its indexing-pressure limit, and
+    // a backlog of raw events would otherwise be retried as one oversized request forever.
+    const items: Array<Record<string, { status: number; _index: string }>> = [];
+    for (const chunk of chunkOperations(operations, MAX_BULK_ENTRIES))
+      items.push(...(await this.bulk(chunk)));
     for (const item of items) {
       const [action, result] = Object.entries(item)[0] as [string, { status: number; _index: string }];
       if (result.status === 409) stats.stale++;

@@ -259,3 +259,25 @@ describe('AggregationConsumer', () => {
     expect(consumer.snapshot()).toMatchObject({ replayed: 1, consumed: 2 });
   });
 });
+
+describe('chunkOperations', () => {
+  it('splits bulk entries into bounded requests without separating an action from its document', async () => {
+    const { chunkOperations } = await import('../../src/pipeline/store.js');
+    const ops = [
+      { index: { _id: 'a' } },
+      { n: 1 },
+      { delete: { _id: 'b' } },
+      { index: { _id: 'c' } },
+      { n: 2 },
+      { index: { _id: 'd' } },
+      '{"raw":1}',
+    ];
+    const chunks = chunkOperations(ops, 3);
+    expect(chunks).toEqual([
+      [ops[0], ops[1], ops[2]],
+      [ops[3], ops[4]],
+      [ops[5], ops[6]],
+    ]);
+    expect(chunks.flat()).toEqual(ops);
+  });
+});
