@@ -14,8 +14,12 @@ step "types and lint"
 npm run typecheck
 npm run lint
 
-step "unit tests"
+step "unit tests (Node $(node --version))"
 npm test
+
+step "unit tests again on Node 24 (Node 20 is past its end of life; gapipe supports both)"
+NODE24=$(bash scripts/node24.sh)
+"$NODE24" node_modules/vitest/vitest.mjs run --project unit
 
 step "Docker engine and stand-in images (npm run infra:up)"
 npm run infra:up
