@@ -94,7 +94,10 @@ export interface LabDownResult {
   lab: string;
   containers: string[];
   networks: string[];
+  /** Volumes removed (only with `volumes: true`). */
   volumes: string[];
+  /** The lab's volumes left in place (without `volumes: true`): its data, for the next `lab up`. */
+  keptVolumes: string[];
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: each definition has its own handle type
@@ -182,7 +185,7 @@ export class Lab {
     const existing = await this.docker.listContainers(labLabels(options.name));
     await this.checkMemory(services, existing);
 
-    const network = await this.ensureNetwork(options.name);
+    const { name: network, createdId: createdNetworkId } = await this.ensureNetwork(options.name);
     const ctx = (service: ServiceName): ServiceContext => ({
       options,
       network,
@@ -215,6 +218,12 @@ export class Lab {
           this.reporter.step(`removing container ${shortId(id)} started by this run`);
           await this.docker.removeContainer(id).catch(() => {});
         }
+      }
+      // A network this run created is removed too when no container of the lab is left on it.
+      const left = await this.docker.listContainers(labLabels(options.name)).catch(() => []);
+      if (createdNetworkId !== undefined && left.length === 0) {
+        this.reporter.step(`removing network ${network} created by this run`);
+        await this.docker.removeNetwork(createdNetworkId).catch(() => {});
       }
       throw error;
     }
@@ -273,13 +282,13 @@ export class Lab {
     }
   }
 
-  private async ensureNetwork(lab: string): Promise<string> {
+  /** The lab's network; `createdId` is set when this call made it (a failed `up` removes it again). */
+  private async ensureNetwork(lab: string): Promise<{ name: string; createdId?: string }> {
     const name = networkName(lab);
     const networks = await this.docker.listNetworks(labLabels(lab));
-    if (networks.some((n) => n.name === name)) return name;
+    if (networks.some((n) => n.name === name)) return { name };
     this.reporter.step(`creating network ${name}`);
-    await this.docker.createNetwork(name, labLabels(lab));
-    return name;
+    return { name, createdId: await this.docker.createNetwork(name, labLabels(lab)) };
   }
 
   private async ensureImage(image: string, service: ServiceName): Promise<void> {
@@ -451,7 +460,7 @@ export class Lab {
   async down(lab: string, options: { volumes: boolean }): Promise<LabDownResult> {
     await this.docker.ping();
     const labels = labLabels(lab);
-    const result: LabDownResult = { lab, containers: [], networks: [], volumes: [] };
+    const result: LabDownResult = { lab, containers: [], networks: [], volumes: [], keptVolumes: [] };
     for (const c of await this.docker.listContainers(labels)) {
       this.reporter.step(`removing container ${c.name} (${shortId(c.id)})`);
       if (c.running) await this.docker.stopContainer(c.id, 15);
@@ -463,12 +472,14 @@ export class Lab {
       await this.docker.removeNetwork(n.id);
       result.networks.push(n.name);
     }
-    if (options.volumes) {
-      for (const v of await this.docker.listVolumes(labels)) {
-        this.reporter.step(`removing volume ${v.name}`);
-        await this.docker.removeVolume(v.name);
-        result.volumes.push(v.name);
+    for (const v of await this.docker.listVolumes(labels)) {
+      if (!options.volumes) {
+        result.keptVolumes.push(v.name);
+        continue;
       }
+      this.reporter.step(`removing volume ${v.name}`);
+      await this.docker.removeVolume(v.name);
+      result.volumes.push(v.name);
     }
     return result;
   }

@@ -47,8 +47,15 @@ export function renderLabDown(result: LabDownResult): string {
     ...result.networks.map((n) => `network ${n}`),
     ...result.volumes.map((v) => `volume ${v}`),
   ];
-  if (removed.length === 0) return `Nothing to remove: no lab named '${result.lab}'.\n`;
-  const kept = result.volumes.length === 0 ? ' Volumes kept (use --volumes to remove the data too).' : '';
+  const kept =
+    result.keptVolumes.length === 0
+      ? ''
+      : ` Kept ${result.keptVolumes.map((v) => `volume ${v}`).join(', ')} (its data; \`gapipe lab down --name ${result.lab} --volumes\` removes them too).`;
+  if (removed.length === 0) {
+    return result.keptVolumes.length === 0
+      ? `Nothing to remove: no lab named '${result.lab}'.\n`
+      : `Lab '${result.lab}' has no containers or network left.${kept}\n`;
+  }
   return `Removed ${removed.join(', ')}.${kept}\n`;
 }
 

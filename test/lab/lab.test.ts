@@ -233,6 +233,22 @@ describe('Lab.up: failures before anything is created', () => {
     expect(error.message).toContain('nowhere/es:0');
     expect(labContainers().map((c) => c.info.name)).toEqual([]);
   });
+
+  it('removes the network it created when it fails, and keeps one that was there before', async () => {
+    await failure(
+      newLab().up(options({ services: ['kafka'], images: { kafka: 'nowhere/kafka:0' } })),
+      'IMAGE_MISSING',
+    );
+    expect([...docker.networks.values()].map((n) => n.name)).not.toContain('gapipe-unit');
+
+    docker.seedNetwork('gapipe-unit', labLabels(LAB));
+    const before = [...docker.networks.values()].map((n) => n.name);
+    await failure(
+      newLab().up(options({ services: ['kafka'], images: { kafka: 'nowhere/kafka:0' } })),
+      'IMAGE_MISSING',
+    );
+    expect([...docker.networks.values()].map((n) => n.name)).toEqual(before);
+  });
 });
 
 describe('Lab.up: a failure in one service of a wave', () => {
@@ -614,6 +630,7 @@ describe('Lab.down', () => {
       containers: ['gapipe-unit-kafka', 'gapipe-unit-elasticsearch'],
       networks: ['gapipe-unit'],
       volumes: [],
+      keptVolumes: ['gapipe-unit-kafka-data', 'gapipe-unit-elasticsearch-data'],
     });
     expect(names()).toEqual({
       containers: [...kept.containers].sort(),
@@ -641,6 +658,7 @@ describe('Lab.down', () => {
       containers: [],
       networks: [],
       volumes: [],
+      keptVolumes: [],
     });
     expect(names()).toEqual(before);
   });

@@ -154,16 +154,48 @@ describe('renderLabStatus', () => {
 
 describe('renderLabDown', () => {
   it('says there was nothing to remove', () => {
-    expect(renderLabDown({ lab: 'ci', containers: [], networks: [], volumes: [] })).toBe(
+    expect(renderLabDown({ lab: 'ci', containers: [], networks: [], volumes: [], keptVolumes: [] })).toBe(
       "Nothing to remove: no lab named 'ci'.\n",
     );
   });
 
-  it('lists what was removed and that volumes were kept', () => {
+  it('lists what was removed and names the volumes that were kept', () => {
     expect(
-      renderLabDown({ lab: 'lab', containers: ['gapipe-lab-kafka'], networks: ['gapipe-lab'], volumes: [] }),
+      renderLabDown({
+        lab: 'lab',
+        containers: ['gapipe-lab-kafka'],
+        networks: ['gapipe-lab'],
+        volumes: [],
+        keptVolumes: ['gapipe-lab-kafka-data'],
+      }),
     ).toBe(
-      'Removed container gapipe-lab-kafka, network gapipe-lab. Volumes kept (use --volumes to remove the data too).\n',
+      'Removed container gapipe-lab-kafka, network gapipe-lab. Kept volume gapipe-lab-kafka-data (its data; `gapipe lab down --name lab --volumes` removes them too).\n',
+    );
+  });
+
+  it('says nothing about volumes when the lab had none left', () => {
+    expect(
+      renderLabDown({
+        lab: 'lab',
+        containers: ['gapipe-lab-kafka'],
+        networks: [],
+        volumes: [],
+        keptVolumes: [],
+      }),
+    ).toBe('Removed container gapipe-lab-kafka.\n');
+  });
+
+  it('names the data a second down without --volumes leaves', () => {
+    expect(
+      renderLabDown({
+        lab: 'lab',
+        containers: [],
+        networks: [],
+        volumes: [],
+        keptVolumes: ['gapipe-lab-kafka-data'],
+      }),
+    ).toBe(
+      "Lab 'lab' has no containers or network left. Kept volume gapipe-lab-kafka-data (its data; `gapipe lab down --name lab --volumes` removes them too).\n",
     );
   });
 
@@ -174,6 +206,7 @@ describe('renderLabDown', () => {
         containers: ['gapipe-lab-kafka'],
         networks: [],
         volumes: ['gapipe-lab-kafka-data'],
+        keptVolumes: [],
       }),
     ).toBe('Removed container gapipe-lab-kafka, volume gapipe-lab-kafka-data.\n');
   });
