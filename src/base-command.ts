@@ -36,8 +36,8 @@ export abstract class BaseCommand extends Command {
     if (err instanceof Errors.ExitError) throw err;
     const error =
       err instanceof Errors.CLIError && !(err instanceof GapipeError) && isParseError(err)
-        ? new GapipeError('INVALID_FLAG', stripAnsi(err.message), {
-            nextSteps: `See \`gapipe ${this.id?.replaceAll(':', ' ') ?? ''} --help\` for the flags and examples`,
+        ? new GapipeError(isArgumentError(err) ? 'INVALID_ARGUMENT' : 'INVALID_FLAG', parseMessage(err), {
+            nextSteps: `See \`gapipe ${this.id?.replaceAll(':', ' ') ?? ''} --help\` for the arguments, flags and examples`,
           })
         : toGapipeError(err);
     process.exitCode = error.exitCode;
@@ -52,6 +52,20 @@ export abstract class BaseCommand extends Command {
 function isParseError(err: Errors.CLIError): boolean {
   const name = err.constructor?.name ?? '';
   return /Parse|Flag|Arg|Required|Exclusive|Option|Unexpected|NonExistent/i.test(name) || 'parse' in err;
+}
+
+/** Errors about positional arguments (a missing SERVICE, an extra word), not flags. */
+function isArgumentError(err: Errors.CLIError): boolean {
+  const name = err.constructor?.name ?? '';
+  return /Arg/i.test(name) || /\brequired args?\b|unexpected arguments?/i.test(err.message);
+}
+
+/** oclif's message without colours and without its own "See more help" line (the next steps say it). */
+function parseMessage(err: Errors.CLIError): string {
+  return stripAnsi(err.message)
+    .split('\n')
+    .filter((line) => !/^See more help with/i.test(line.trim()))
+    .join('\n');
 }
 
 function stripAnsi(text: string): string {

@@ -5,6 +5,7 @@
 
 export const ERROR_CODES = {
   INVALID_FLAG: { exitCode: 2, title: 'Invalid flag' },
+  INVALID_ARGUMENT: { exitCode: 2, title: 'Invalid argument' },
   INVALID_CONFIG: { exitCode: 2, title: 'Invalid configuration file' },
   DOCKER_UNREACHABLE: { exitCode: 3, title: 'Docker is not reachable' },
   DOCKER_OPERATION_FAILED: { exitCode: 3, title: 'A Docker operation failed' },

@@ -144,10 +144,19 @@ describe.concurrent('gapipe CLI', { timeout: TIMEOUT_MS }, () => {
     expect(stderr).toContain('gapipe lab up --help');
   });
 
+  it('lab logs without its SERVICE argument calls it an argument, not a flag', async () => {
+    const { code, stderr } = await gapipe(['lab', 'logs']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('✖ Invalid argument: Missing 1 required arg');
+    expect(stderr).not.toContain('Invalid flag');
+    expect(stderr).toContain('gapipe lab logs --help');
+  });
+
   it('lab logs with an unknown service exits 2 with UNKNOWN_SERVICE', async () => {
     const { code, stderr } = await gapipe(['lab', 'logs', 'nope']);
     expect(code).toBe(2);
-    expect(stderr).toContain("Unknown service: Unknown service 'nope'");
+    expect(stderr).toContain("✖ Unknown service 'nope'");
+    expect(stderr).not.toContain('Unknown service: ');
     expect(stderr).toContain('→ Choose one of kafka, elasticsearch, kibana');
   });
 

@@ -18,6 +18,7 @@ import { renderError } from '../src/ui/errors.js';
  */
 const EXPECTED_EXIT_CODES: Record<ErrorCode, number> = {
   INVALID_FLAG: 2,
+  INVALID_ARGUMENT: 2,
   INVALID_CONFIG: 2,
   DOCKER_UNREACHABLE: 3,
   DOCKER_OPERATION_FAILED: 3,
@@ -121,6 +122,13 @@ describe('renderError', () => {
     const text = renderError(new GapipeError('PORT_IN_USE', 'port 9092 is taken'));
     expect(text).not.toBe(plain(text));
     expect(plain(text)).toBe('✖ Port already in use: port 9092 is taken\n');
+  });
+
+  it('does not repeat the title when the message already starts with it', () => {
+    const error = new GapipeError('KAFKA_UNREACHABLE', 'Kafka is not reachable at nohost:1');
+    expect(plain(renderError(error))).toBe('✖ Kafka is not reachable at nohost:1\n');
+    const service = new GapipeError('UNKNOWN_SERVICE', "Unknown service 'zookeeper'");
+    expect(plain(renderError(service))).toBe("✖ Unknown service 'zookeeper'\n");
   });
 
   it('leaves out the cause when the message already says it', () => {

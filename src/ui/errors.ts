@@ -3,7 +3,11 @@ import chalk from 'chalk';
 import { describeCause, type GapipeError } from '../errors.js';
 
 export function renderError(error: GapipeError, options: { debug?: boolean } = {}): string {
-  const lines = [`${chalk.red('✖')} ${chalk.bold(error.title)}: ${error.message}`];
+  // "Kafka is not reachable: Kafka is not reachable at …" says it twice: the message alone is enough.
+  const headline = error.message.toLowerCase().startsWith(error.title.toLowerCase())
+    ? chalk.bold(error.message)
+    : `${chalk.bold(error.title)}: ${error.message}`;
+  const lines = [`${chalk.red('✖')} ${headline}`];
   for (const detail of error.details) lines.push(chalk.dim(detail));
   const cause = describeCause(error.cause);
   if (cause && !error.message.includes(cause)) lines.push(chalk.dim(`  cause: ${cause}`));
