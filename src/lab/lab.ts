@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import { type Clock, systemClock } from '../clock.js';
-import { GapipeError } from '../errors.js';
+import { GapipeError, isGapipeError } from '../errors.js';
 import {
   type ContainerInfo,
   type ContainerSpec,
@@ -99,6 +99,13 @@ export interface LabDownResult {
   /** The lab's volumes left in place (without `volumes: true`): its data, for the next `lab up`. */
   keptVolumes: string[];
 }
+
+/** The flag and environment variable that override each service's image (IMAGE_MISSING names them). */
+const IMAGE_OVERRIDES: Record<ServiceName, { flag: string; env: string }> = {
+  kafka: { flag: '--kafka-image', env: 'GAPIPE_KAFKA_IMAGE' },
+  elasticsearch: { flag: '--es-image', env: 'GAPIPE_ELASTICSEARCH_IMAGE' },
+  kibana: { flag: '--kibana-image', env: 'GAPIPE_KIBANA_IMAGE' },
+};
 
 // biome-ignore lint/suspicious/noExplicitAny: each definition has its own handle type
 const DEFINITIONS: Record<ServiceName, ServiceDefinition<any>> = {
@@ -294,7 +301,21 @@ export class Lab {
   private async ensureImage(image: string, service: ServiceName): Promise<void> {
     if (await this.docker.imageId(image)) return;
     this.reporter.step(`${service}: pulling ${image}`);
-    await this.docker.pullImage(image, (progress) => this.reporter.pull(progress));
+    try {
+      await this.docker.pullImage(image, (progress) => this.reporter.pull(progress));
+    } catch (error) {
+      if (!isGapipeError(error) || error.code !== 'IMAGE_MISSING') throw error;
+      // Name this service's own flag and variable, and the way to run without a registry.
+      const { flag, env } = IMAGE_OVERRIDES[service];
+      const standIn =
+        service === 'kibana'
+          ? ' Kibana has no stand-in image: leave it out with --services kafka,elasticsearch.'
+          : ' Without a registry, `npm run infra:up` in a gapipe checkout builds stand-in images and writes their names to .gapipe-infra.env.';
+      throw new GapipeError('IMAGE_MISSING', error.message, {
+        cause: error.cause,
+        nextSteps: `Pull it where a registry is reachable (docker pull ${image}), or name an image you have with ${flag} or ${env}.${standIn}`,
+      });
+    }
   }
 
   /** Creates, starts or keeps the service's container; does not wait for readiness. */

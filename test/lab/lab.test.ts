@@ -216,7 +216,8 @@ describe('Lab.up: failures before anything is created', () => {
       'IMAGE_MISSING',
     );
     expect(error.message).toBe('Image nowhere/kafka:0 is not on this machine and could not be pulled');
-    expect(error.nextSteps).toContain('GAPIPE_<SERVICE>_IMAGE');
+    expect(error.nextSteps).toContain('--kafka-image or GAPIPE_KAFKA_IMAGE');
+    expect(error.nextSteps).toContain('npm run infra:up');
     expect(docker.callsOf('pullImage')).toEqual([['nowhere/kafka:0']]);
     expect(docker.containers.size).toBe(0);
   });
