@@ -1,12 +1,12 @@
 /**
  * `gapipe bench --assert`: pass/fail gates on a run's summary, such as `delivery.p99<500ms`,
  * `throughput>=20k/s`, `achieved>=95%` or `correct`. All expressions are parsed before the run starts
- * (a typo should not cost a ten-minute run) and evaluated against the finished `BenchSummary`.
+ * (a typo should not cost a ten-minute run) and evaluated against what the finished run measured.
  *
  * Grammar: `correct` | `<metric> <op> <number><unit?>`, op one of `< <= > >= ==`, spaces optional.
  */
 import { invalidFlag } from '../errors.js';
-import { type AssertionOutcome, type BenchSummary, LATENCY_KINDS, type LatencyKind } from './types.js';
+import { type AssertionOutcome, LATENCY_KINDS, type LatencyKind, type MeasuredSummary } from './types.js';
 
 export const COMPARISON_OPS = ['<', '<=', '>', '>=', '=='] as const;
 export type ComparisonOp = (typeof COMPARISON_OPS)[number];
@@ -146,7 +146,7 @@ function parseMetric(name: string, fail: (problem: string) => Error): AssertionM
 /** Checks each assertion against a finished run's summary, in order. */
 export function evaluateAssertions(
   assertions: readonly Assertion[],
-  summary: BenchSummary,
+  summary: MeasuredSummary,
 ): AssertionOutcome[] {
   return assertions.map((assertion) =>
     assertion.type === 'correct'
@@ -155,7 +155,7 @@ export function evaluateAssertions(
   );
 }
 
-function evaluateCorrect(assertion: CorrectAssertion, summary: BenchSummary): AssertionOutcome {
+function evaluateCorrect(assertion: CorrectAssertion, summary: MeasuredSummary): AssertionOutcome {
   const { expression } = assertion;
   if (summary.correct === true) {
     const cells = summary.verify ? ` (${formatNumber(summary.verify.cellsCompared)} cells match)` : '';
@@ -172,14 +172,14 @@ function evaluateCorrect(assertion: CorrectAssertion, summary: BenchSummary): As
   return { expression, passed: false, message: `results were not verified (${whyNotVerified(summary)})` };
 }
 
-function whyNotVerified(summary: BenchSummary): string {
+function whyNotVerified(summary: MeasuredSummary): string {
   const noData = summary.totals.consumed === 0 && summary.totals.written === 0;
   if (summary.stopReason === 'stopped') return noData ? 'run stopped before any data' : 'run was stopped';
   if (summary.stopReason === 'failed') return noData ? 'run failed before any data' : 'run failed';
   return 'verification could not run';
 }
 
-function evaluateThreshold(assertion: ThresholdAssertion, summary: BenchSummary): AssertionOutcome {
+function evaluateThreshold(assertion: ThresholdAssertion, summary: MeasuredSummary): AssertionOutcome {
   const { expression, metric, op, threshold, unit } = assertion;
   const measured = measure(metric, summary);
   if (typeof measured === 'string') {
@@ -201,7 +201,7 @@ function evaluateThreshold(assertion: ThresholdAssertion, summary: BenchSummary)
 }
 
 /** The measured value in the metric's base unit, or why there is none. */
-function measure(metric: AssertionMetric, summary: BenchSummary): number | string {
+function measure(metric: AssertionMetric, summary: MeasuredSummary): number | string {
   switch (metric.type) {
     case 'latency': {
       const latency = summary.latency[metric.kind];
@@ -227,7 +227,7 @@ function measure(metric: AssertionMetric, summary: BenchSummary): number | strin
   }
 }
 
-const LATENCY_FIELD: Record<LatencyStat, (s: BenchSummary['latency'][LatencyKind]) => number> = {
+const LATENCY_FIELD: Record<LatencyStat, (s: MeasuredSummary['latency'][LatencyKind]) => number> = {
   p50: (s) => s.p50Ms,
   p90: (s) => s.p90Ms,
   p99: (s) => s.p99Ms,

@@ -1,7 +1,9 @@
 /**
  * The bench's self-contained HTML report (report.html): run header and provenance, latency by
  * percentile (the classic HdrHistogram plot), percentile tables, throughput and consumer lag over
- * time, and correctness. Everything is inline — CSS, SVG drawn here at render time, and a few lines
+ * time, the instrument (how busy the load generator was, how far behind its schedule), and
+ * correctness. The pass/fail status, its reasons and who limited the run are the run's verdict,
+ * rendered as decided. Everything is inline — CSS, SVG drawn here at render time, and a few lines
  * of optional JS for quicker tooltips — and a Content-Security-Policy forbids any network request, so
  * the file opens the same from a CI artifact, an e-mail or a laptop without network.
  */
@@ -9,6 +11,7 @@ import { decodeHistogram } from './histograms.js';
 import {
   type AssertionOutcome,
   type BenchResult,
+  type InstrumentPoint,
   LATENCY_DESCRIPTIONS,
   LATENCY_KINDS,
   type LatencyKind,
@@ -58,7 +61,7 @@ export function latencyCurve(histogramBase64: string): LatencyCurvePoint[] {
 /** Renders a BenchResult as one self-contained HTML document. */
 export function renderReport(result: BenchResult): string {
   const { summary, config } = result;
-  const title = `gapipe bench ${result.runId} — ${summary.status}`;
+  const title = `gapipe bench ${result.runId} — ${summary.verdict.status}`;
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -76,6 +79,7 @@ ${config.target === 'embedded' ? EMBEDDED_BANNER : ''}
 ${renderRunFacts(result)}
 ${renderLatency(result)}
 ${renderThroughput(result)}
+${renderInstrument(result)}
 ${renderCorrectness(result)}
 ${renderProvenance(result)}
 <footer>Written by gapipe ${esc(result.provenance.gapipeVersion)} from a <code>${esc(result.format)}</code> result. Latency is measured from each event's intended send time (open-loop schedule), so a stalled producer shows up in the numbers; warm-up seconds are excluded from the histograms and summaries. Histograms record microseconds; the report shows milliseconds.</footer>
@@ -93,10 +97,18 @@ const EMBEDDED_BANNER = `<div class="banner" role="note"><strong>Embedded run.</
 
 function renderHeader(result: BenchResult): string {
   const { summary } = result;
-  const passed = summary.status === 'passed';
+  const verdict = summary.verdict;
+  const passed = verdict.status === 'passed';
+  const limit = verdict.limit
+    ? `<p class="limit ${verdict.limitedBy === 'instrument' ? 'instrument' : 'pipeline'}" data-limited-by="${esc(verdict.limitedBy ?? '')}">${esc(verdict.limit)} <span class="muted small">(evidence under Instrument)</span></p>`
+    : '';
   const failures =
-    summary.failures.length > 0
-      ? `<ul class="failures">${summary.failures.map((line) => `<li>${esc(line)}</li>`).join('')}</ul>`
+    verdict.failures.length > 0
+      ? `<ul class="failures">${verdict.failures.map((line) => `<li>${esc(line)}</li>`).join('')}</ul>`
+      : '';
+  const warnings =
+    verdict.warnings.length > 0
+      ? `<ul class="warnings">${verdict.warnings.map((line) => `<li>${esc(line)}</li>`).join('')}</ul>`
       : '';
   const stop =
     summary.stopReason === 'completed'
@@ -104,7 +116,7 @@ function renderHeader(result: BenchResult): string {
       : `<p class="stop">The run did not complete: it was ${summary.stopReason === 'stopped' ? 'stopped before the end' : 'ended by an error'}.</p>`;
   return `<header class="status ${passed ? 'passed' : 'failed'}">
 <div class="status-line"><span class="badge">${passed ? 'Passed' : 'Failed'}</span><h1>gapipe bench <span class="run-id">${esc(result.runId)}</span></h1></div>
-${failures}${stop}
+${limit}${failures}${warnings}${stop}
 </header>`;
 }
 
@@ -257,10 +269,10 @@ function renderThroughput(result: BenchResult): string {
   const totals = summary.totals;
   return `<section aria-labelledby="throughput"><h2 id="throughput">Throughput</h2>
 <p class="explain">Events per second, each second of the run: produced (sent by the generator), acknowledged (by the broker), consumed (received by the aggregation consumer) and written (aggregate documents written to the sink).</p>
-${throughputPlot(series)}
+${throughputPlot(series, plannedEndS(result))}
 <ul class="legend">${legend}</ul>
 <h3>Consumer lag</h3>
-${lagPlot(series)}
+${lagPlot(series, plannedEndS(result))}
 <div class="scroll"><table class="numbers">
 <thead><tr><th></th><th>produced</th><th>acknowledged</th><th>consumed</th><th>written</th><th>failed</th><th>late</th><th>dead-lettered</th><th>duplicates</th></tr></thead>
 <tbody>
@@ -270,6 +282,143 @@ ${lagPlot(series)}
 </table></div>
 <p class="muted small">Maximum consumer lag while measured: ${formatInt(summary.maxLag)} records.</p>
 </section>`;
+}
+
+function renderInstrument(result: BenchResult): string {
+  const { summary, series } = result;
+  const i = summary.instrument;
+  const verdict = summary.verdict;
+  const hasCpu = series.some((point) => point.instrument?.cpuCores !== undefined);
+  const hasConsumers = series.some((point) => point.pipeline !== undefined);
+  const legend = [
+    `<li><span class="swatch" style="background:${INSTRUMENT_COLOURS.busy}"></span>generator thread busy (event loop)</li>`,
+    hasCpu
+      ? `<li><span class="swatch" style="background:${INSTRUMENT_COLOURS.cpu}"></span>generator CPU (share of ${i.generatorThreads === 1 ? 'a core' : `${i.generatorThreads} cores`})</li>`
+      : '',
+    hasConsumers
+      ? `<li><span class="swatch" style="background:${INSTRUMENT_COLOURS.consumers}"></span>busiest consumer process busy</li>`
+      : '',
+    '<li><span class="swatch dashed"></span>saturated from here</li>',
+  ].join('');
+  const shared = i.sharedWithPipeline
+    ? '<p class="note">On the embedded target the load generator and the pipeline share one thread: its busy share is theirs together, and when it is saturated the pipeline was not offered the load.</p>'
+    : '';
+  const explained =
+    verdict.status === 'failed'
+      ? `<h3>Who limited this run</h3><p class="limit-line">${
+          verdict.limit ? esc(verdict.limit) : 'Not clear from these figures.'
+        }</p><ul class="evidence">${verdict.evidence.map((line) => `<li>${esc(line)}</li>`).join('')}</ul>`
+      : '';
+  const cpu =
+    i.cpuCoresMean === undefined
+      ? '—'
+      : `${formatFixed(i.cpuCoresMean, 2)} / ${formatFixed(i.cpuCoresMax ?? 0, 2)}`;
+  return `<section aria-labelledby="instrument"><h2 id="instrument">Instrument</h2>
+<p class="explain">gapipe measures its own load generator, so a limit it sets is never taken for the pipeline's: how busy the generator's thread was each second (event-loop utilisation), the CPU it used, and how far the load was behind its schedule. A run is instrument-bound when the generator was saturated while it fell behind.</p>
+${shared}
+${instrumentPlot(series, plannedEndS(result))}
+<ul class="legend">${legend}</ul>
+<h3>Behind the schedule</h3>
+${schedulePlot(series, plannedEndS(result))}
+<div class="scroll"><table class="numbers">
+<thead><tr><th></th><th>busy, mean / max</th><th>CPU cores, mean / max</th><th>bench process CPU</th><th>most behind</th><th>backlog max</th><th>seconds behind</th><th>seconds saturated</th></tr></thead>
+<tbody><tr><th>load generator (measured)</th><td>${esc(formatPercentShare(i.eluMean))} / ${esc(formatPercentShare(i.eluMax))}</td><td>${esc(cpu)}</td><td>${esc(formatFixed(i.processCpuCoresMean, 2))} cores</td><td>${esc(formatDuration(i.maxScheduleLagMs))}${i.maxScheduleLagAtS === null ? '' : ` <span class="muted">at ${i.maxScheduleLagAtS} s</span>`}</td><td>${esc(formatInt(i.maxBacklog))}</td><td>${esc(formatInt(i.secondsBehind))} of ${esc(formatInt(i.measuredSeconds))}</td><td>${esc(formatInt(i.secondsSaturated))} of ${esc(formatInt(i.measuredSeconds))}</td></tr></tbody>
+</table></div>
+${explained}
+</section>`;
+}
+
+const INSTRUMENT_FRAME: Frame = { height: 240, left: 72, right: 24, top: 16, bottom: 48 };
+const SCHEDULE_FRAME: Frame = { height: 190, left: 72, right: 24, top: 12, bottom: 48 };
+
+/** The last second of the planned load (warm-up included). */
+function plannedEndS(result: BenchResult): number {
+  return Math.ceil((result.config.warmupMs + result.config.durationMs) / 1000);
+}
+
+function instrumentPlot(series: SeriesPoint[], plannedEnd: number): string {
+  const frame = INSTRUMENT_FRAME;
+  const y = linearScale(0, 1, plotBottom(frame), plotTop(frame));
+  const { x, parts } = timeAxis(series, frame, y, [0, 0.25, 0.5, 0.75, 1], 'busy (% of a thread or core)', {
+    formatTick: formatPercentShare,
+    plannedEndS: plannedEnd,
+    labelsAtBottom: true,
+  });
+  const all = [svgOpen('instrument', frame, 'Load generator busy and CPU per second'), ...parts];
+  const points = series.filter((point) => point.instrument);
+  if (points.length === 0) all.push(noData(frame, 'no instrument figures'));
+  else {
+    const limit = coord(y(0.9));
+    all.push(
+      `<line class="saturation" x1="${plotLeft(frame)}" x2="${plotRight(frame)}" y1="${limit}" y2="${limit}"/>`,
+    );
+    const line = (name: string, colour: string, value: (point: SeriesPoint) => number | undefined) => {
+      const data = series
+        .map((point): [number, number] | undefined => {
+          const v = value(point);
+          return v === undefined ? undefined : [x(point.t), y(Math.min(1, Math.max(0, v)))];
+        })
+        .filter((p): p is [number, number] => p !== undefined);
+      if (data.length > 0)
+        all.push(`<path class="line" data-series="${name}" stroke="${colour}" d="${pathData(data)}"/>`);
+    };
+    line('generator-busy', INSTRUMENT_COLOURS.busy, (point) => point.instrument?.elu);
+    line('generator-cpu', INSTRUMENT_COLOURS.cpu, (point) => cpuShare(point.instrument));
+    line('consumers-busy', INSTRUMENT_COLOURS.consumers, (point) => point.pipeline?.elu);
+    all.push(...hoverBands(series, frame, x, describeInstrumentSecond));
+  }
+  all.push('</svg>');
+  return all.join('\n');
+}
+
+/** The generator's CPU as a share of the cores its threads can use (one per thread). */
+function cpuShare(instrument: InstrumentPoint | undefined): number | undefined {
+  if (instrument?.cpuCores === undefined) return undefined;
+  return instrument.cpuCores / Math.max(1, instrument.threads.length);
+}
+
+function schedulePlot(series: SeriesPoint[], plannedEnd: number): string {
+  const frame = SCHEDULE_FRAME;
+  const lagSeconds = (point: SeriesPoint) => (point.instrument?.scheduleLagMs ?? 0) / 1000;
+  // At least up to the tolerance, so "on schedule" reads as a flat line well below it.
+  const yTicks = niceTicks(Math.max(1.2, ...series.map(lagSeconds)) * 1.05, 3);
+  const yMax = yTicks[yTicks.length - 1] ?? 1;
+  const y = linearScale(0, yMax, plotBottom(frame), plotTop(frame));
+  const { x, parts } = timeAxis(series, frame, y, yTicks, 'seconds behind', {
+    formatTick: (v) => `${formatCompact(v)} s`,
+    plannedEndS: plannedEnd,
+  });
+  const all = [svgOpen('schedule', frame, 'How far the load was behind its schedule'), ...parts];
+  const points = series.filter((point) => point.instrument);
+  if (points.length === 0) all.push(noData(frame, 'no instrument figures'));
+  else {
+    const tolerance = coord(y(1));
+    all.push(
+      `<line class="saturation" x1="${plotLeft(frame)}" x2="${plotRight(frame)}" y1="${tolerance}" y2="${tolerance}"/>`,
+      `<text class="limit-label" x="${plotRight(frame) - 6}" y="${coord(y(1) - 5)}" text-anchor="end">1 s: not keeping up beyond this</text>`,
+    );
+    const data = points.map((point): [number, number] => [x(point.t), y(lagSeconds(point))]);
+    all.push(
+      `<path class="line" data-series="schedule-lag" stroke="${INSTRUMENT_COLOURS.busy}" d="${pathData(data)}"/>`,
+    );
+    all.push(...hoverBands(series, frame, x, describeInstrumentSecond));
+  }
+  all.push('</svg>');
+  return all.join('\n');
+}
+
+function describeInstrumentSecond(point: SeriesPoint): string {
+  const lines = [`t = ${point.t} s${point.warmup ? ' (warm-up)' : ''}`];
+  const i = point.instrument;
+  if (!i) return [...lines, 'no instrument figures'].join('\n');
+  lines.push(`generator busy ${formatPercentShare(i.elu)}`);
+  const share = cpuShare(i);
+  if (share !== undefined) lines.push(`generator CPU ${formatPercentShare(share)} of a core`);
+  lines.push(`bench process ${formatFixed(i.processCpuCores, 2)} cores`);
+  lines.push(`behind the schedule ${formatDuration(i.scheduleLagMs)}, backlog ${formatInt(i.backlog)}`);
+  lines.push(`in flight ${formatInt(i.inFlight)}${i.atInFlightLimit ? ' (waited at the budget)' : ''}`);
+  if (point.pipeline) lines.push(`busiest consumer busy ${formatPercentShare(point.pipeline.elu)}`);
+  return lines.join('\n');
 }
 
 function renderCorrectness(result: BenchResult): string {
@@ -468,24 +617,45 @@ interface TimeAxis {
   parts: string[];
 }
 
-/** Time grid, warm-up shading and axis for the plots over the run's seconds. */
-function timeAxis(series: SeriesPoint[], frame: Frame, y: Scale, yTicks: number[], yTitle: string): TimeAxis {
+interface TimeAxisOptions {
+  formatTick?: (value: number) => string;
+  /** The planned end of the load (warm-up included), s: later seconds are shaded as not measured. */
+  plannedEndS?: number;
+  /** Shade labels at the bottom, where the data keeps to the top of the plot. */
+  labelsAtBottom?: boolean;
+}
+
+/** Time grid, shading of the unmeasured stretches (warm-up, after the planned end) and axis. */
+function timeAxis(
+  series: SeriesPoint[],
+  frame: Frame,
+  y: Scale,
+  yTicks: number[],
+  yTitle: string,
+  options: TimeAxisOptions = {},
+): TimeAxis {
+  const formatTick = options.formatTick ?? formatCompact;
   const maxT = Math.max(1, ...series.map((point) => point.t));
   const x = linearScale(0, maxT, plotLeft(frame), plotRight(frame));
   const parts: string[] = [];
-  for (const [start, end] of warmupRanges(series)) {
+  const labelY = options.labelsAtBottom ? plotBottom(frame) - 8 : plotTop(frame) + 14;
+  const shade = (start: number, end: number, label: string) => {
     const x0 = x(start);
     const x1 = x(end);
     parts.push(
       `<rect class="warmup" x="${coord(x0)}" y="${plotTop(frame)}" width="${coord(x1 - x0)}" height="${plotBottom(frame) - plotTop(frame)}"/>`,
-      `<text class="warmup-label" x="${coord((x0 + x1) / 2)}" y="${plotTop(frame) + 14}" text-anchor="middle">warm-up</text>`,
+      `<text class="warmup-label" x="${coord((x0 + x1) / 2)}" y="${coord(labelY)}" text-anchor="middle">${esc(label)}</text>`,
     );
-  }
+  };
+  for (const [start, end] of warmupRanges(series)) shade(start, end, 'warm-up');
+  // A run that fell behind goes on producing what was due after its planned end; that is not measured.
+  if (options.plannedEndS !== undefined && maxT > options.plannedEndS)
+    shade(options.plannedEndS, maxT, maxT - options.plannedEndS >= 3 ? 'after the planned end' : '');
   for (const value of yTicks) {
     const py = coord(y(value));
     parts.push(
       `<line class="grid" x1="${plotLeft(frame)}" x2="${plotRight(frame)}" y1="${py}" y2="${py}"/>`,
-      `<text class="tick" x="${plotLeft(frame) - 8}" y="${py}" dy="0.32em" text-anchor="end">${esc(formatCompact(value))}</text>`,
+      `<text class="tick" x="${plotLeft(frame) - 8}" y="${py}" dy="0.32em" text-anchor="end">${esc(formatTick(value))}</text>`,
     );
   }
   for (const value of niceTicks(maxT, 10)) {
@@ -515,7 +685,7 @@ function warmupRanges(series: SeriesPoint[]): Array<[number, number]> {
   return ranges;
 }
 
-function throughputPlot(series: SeriesPoint[]): string {
+function throughputPlot(series: SeriesPoint[], plannedEnd: number): string {
   const frame = THROUGHPUT_FRAME;
   const maxRate = Math.max(
     1,
@@ -524,7 +694,7 @@ function throughputPlot(series: SeriesPoint[]): string {
   const yTicks = niceTicks(maxRate * 1.05, 5);
   const yMax = yTicks[yTicks.length - 1] ?? 1;
   const y = linearScale(0, yMax, plotBottom(frame), plotTop(frame));
-  const { x, parts } = timeAxis(series, frame, y, yTicks, 'events per second');
+  const { x, parts } = timeAxis(series, frame, y, yTicks, 'events per second', { plannedEndS: plannedEnd });
   const all = [svgOpen('throughput', frame, 'Throughput per second over the run'), ...parts];
   if (series.length === 0) all.push(noData(frame, 'no per-second data'));
   else {
@@ -542,12 +712,12 @@ function throughputPlot(series: SeriesPoint[]): string {
   return all.join('\n');
 }
 
-function lagPlot(series: SeriesPoint[]): string {
+function lagPlot(series: SeriesPoint[], plannedEnd: number): string {
   const frame = LAG_FRAME;
   const yTicks = niceTicks(Math.max(1, ...series.map((point) => point.lag)) * 1.05, 3);
   const yMax = yTicks[yTicks.length - 1] ?? 1;
   const y = linearScale(0, yMax, plotBottom(frame), plotTop(frame));
-  const { x, parts } = timeAxis(series, frame, y, yTicks, 'records');
+  const { x, parts } = timeAxis(series, frame, y, yTicks, 'records', { plannedEndS: plannedEnd });
   const all = [svgOpen('lag', frame, 'Consumer lag over the run'), ...parts];
   if (series.length === 0) all.push(noData(frame, 'no per-second data'));
   else {
@@ -689,6 +859,14 @@ function formatAxisMs(ms: number): string {
   return ms >= 1 ? formatInt(ms) : String(Number(ms.toPrecision(1)));
 }
 
+function formatPercentShare(fraction: number): string {
+  return Number.isFinite(fraction) ? `${Math.round(fraction * 100)}%` : '—';
+}
+
+function formatFixed(n: number, digits: number): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : '—';
+}
+
 function formatCompact(n: number): string {
   if (n >= 1e6) return `${Number((n / 1e6).toFixed(2))}M`;
   if (n >= 1e3) return `${Number((n / 1e3).toFixed(2))}k`;
@@ -748,6 +926,8 @@ const THROUGHPUT_COLOURS: Record<ThroughputSeries, string> = {
 
 const LAG_COLOUR = '#b07aa1';
 
+const INSTRUMENT_COLOURS = { busy: '#e15759', cpu: '#4e79a7', consumers: '#59a14f' };
+
 const STYLE = `
 :root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--soft:#f6f8fa;--ok:#1a7f37;--ok-bg:#dafbe1;--bad:#cf222e;--bad-bg:#ffebe9;--warn-bg:#fff8c5;--warn:#7d4e00;
 --sans:-apple-system,BlinkMacSystemFont,"Segoe UI","Noto Sans",Helvetica,Arial,sans-serif;--mono:ui-monospace,SFMono-Regular,"SF Mono",Menlo,Consolas,"Liberation Mono",monospace}
@@ -767,6 +947,14 @@ code,pre,.mono{font-family:var(--mono);font-size:12.5px}
 .passed .badge{background:var(--ok)}.failed .badge{background:var(--bad)}
 .run-id{font-family:var(--mono);font-weight:500;font-size:18px;word-break:break-all}
 .failures{margin:10px 0 0;padding-left:20px;color:var(--bad);font-weight:500}
+.limit{margin:10px 0 0;font-weight:600}.limit.instrument{color:var(--warn)}.limit.pipeline{color:var(--bad)}
+.limit .small{font-weight:400;margin-left:6px}
+.warnings{margin:10px 0 0;padding-left:20px;color:var(--warn)}
+.note{margin:4px 0 10px;padding:8px 12px;border-left:3px solid #d4a72c;background:var(--warn-bg);color:var(--warn);max-width:860px}
+.limit-line{font-weight:600;margin:4px 0}
+.evidence{margin:4px 0 0;padding-left:20px}
+svg.plot .saturation{stroke:#57606a;stroke-width:1.2;stroke-dasharray:5 4}
+svg.plot .limit-label{font-size:11.5px}
 .stop{margin:8px 0 0}
 .banner{margin-top:14px;padding:10px 14px;border:1px solid #d4a72c;border-radius:6px;background:var(--warn-bg);color:var(--warn)}
 .facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:10px 24px;margin:0}

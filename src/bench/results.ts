@@ -3,7 +3,8 @@
  *
  * - `result.json`: the whole `BenchResult`, keys in the order of the type, so two results diff well;
  * - `<kind>.hgrm`: each latency kind's percentile distribution (HdrHistogram's text format, in ms);
- * - `junit.xml`: one test case per assertion plus "run completes" and "results verify", for CI;
+ * - `junit.xml`: one test case per check of the run's verdict (the bench's own checks and each
+ *   assertion), for CI; it renders the verdict and decides nothing itself;
  * - `report.html`: only when the caller passes the HTML (the report is built elsewhere).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -11,11 +12,11 @@ import { join } from 'node:path';
 import { GapipeError } from '../errors.js';
 import { decodeHistogram, toHgrm } from './histograms.js';
 import {
-  type AssertionOutcome,
   type BenchResult,
   LATENCY_KINDS,
   type LatencyKind,
   RESULT_FORMAT,
+  type VerdictCheck,
 } from './types.js';
 
 export const RESULT_FILE = 'result.json';
@@ -93,6 +94,45 @@ const SUMMARY_KEYS = [
   'verify',
   'assertions',
   'errors',
+  'instrument',
+  'verdict',
+];
+const VERDICT_KEYS = [
+  'status',
+  'exitCode',
+  'limitedBy',
+  'limit',
+  'failures',
+  'evidence',
+  'warnings',
+  'checks',
+];
+const INSTRUMENT_KEYS = [
+  'sharedWithPipeline',
+  'generatorThreads',
+  'cpus',
+  'measuredSeconds',
+  'eluMean',
+  'eluMax',
+  'cpuCoresMean',
+  'cpuCoresMax',
+  'processCpuCoresMean',
+  'maxScheduleLagMs',
+  'maxScheduleLagAtS',
+  'maxBacklog',
+  'secondsBehind',
+  'secondsSaturated',
+  'pipelineEluMax',
+];
+const INSTRUMENT_POINT_KEYS = [
+  'elu',
+  'cpuCores',
+  'processCpuCores',
+  'scheduleLagMs',
+  'backlog',
+  'inFlight',
+  'atInFlightLimit',
+  'threads',
 ];
 const LATENCY_SUMMARY_KEYS = ['count', 'minMs', 'meanMs', 'p50Ms', 'p90Ms', 'p99Ms', 'p999Ms', 'maxMs'];
 const RATE_KEYS = ['produced', 'acknowledged', 'consumed', 'written'];
@@ -118,6 +158,8 @@ const SERIES_KEYS = [
   'watermarkMs',
   'p99Ms',
   'errors',
+  'instrument',
+  'pipeline',
 ];
 
 function orderResult(result: BenchResult): unknown {
@@ -180,10 +222,22 @@ function orderResult(result: BenchResult): unknown {
           }),
         assertions: (list) =>
           mapArray(list, (a) => ordered(a, keys(['expression', 'passed', 'actual', 'message']))),
+        instrument: (i) => ordered(i, keys(INSTRUMENT_KEYS)),
+        verdict: (v) =>
+          ordered(v, {
+            ...keys(VERDICT_KEYS),
+            checks: (list) =>
+              mapArray(list, (c) => ordered(c, keys(['name', 'group', 'outcome', 'message', 'detail']))),
+          }),
       }),
     series: (list) =>
       mapArray(list, (point) =>
-        ordered(point, { ...keys(SERIES_KEYS), p99Ms: (p) => ordered(p, keys([...LATENCY_KINDS])) }),
+        ordered(point, {
+          ...keys(SERIES_KEYS),
+          p99Ms: (p) => ordered(p, keys([...LATENCY_KINDS])),
+          instrument: (i) => ordered(i, keys(INSTRUMENT_POINT_KEYS)),
+          pipeline: (p) => ordered(p, keys(['elu', 'cpuCores', 'processes'])),
+        }),
       ),
     histograms: (h) => ordered(h, keys([...LATENCY_KINDS])),
   });
@@ -215,29 +269,20 @@ function mapArray(value: unknown, order: (item: unknown) => unknown): unknown {
 
 // --- junit.xml --------------------------------------------------------------------------------------
 
-interface TestCase {
-  name: string;
-  classname: string;
-  /** A failure message, or `skipped` with a reason, or neither (passed). */
-  failure?: { message: string; detail?: string };
-  skipped?: string;
-}
-
 /**
- * JUnit XML for CI: one suite "gapipe bench" with a test case for the run completing, one for the
- * results verifying (skipped when verification could not run) and one per assertion. The suite's time
- * is the run's length in seconds; the test cases take no time of their own (they are checks of the
- * finished run).
+ * JUnit XML for CI: one suite "gapipe bench" with one test case per check of the run's verdict — the
+ * bench's own checks (run completes, load keeps the schedule, records are acknowledged, results verify)
+ * and one per assertion — so the failures here are exactly the verdict's. The suite's time is the
+ * run's length in seconds; the test cases take no time of their own (they are checks of the finished
+ * run). Who limited a failed run (instrument or pipeline) is a property, with its evidence in
+ * system-out.
  */
 export function toJUnitXml(result: BenchResult): string {
   const { summary, config } = result;
-  const cases: TestCase[] = [
-    completionCase(result),
-    verifyCase(result),
-    ...summary.assertions.map(assertionCase),
-  ];
-  const failures = cases.filter((c) => c.failure).length;
-  const skipped = cases.filter((c) => c.skipped !== undefined).length;
+  const verdict = summary.verdict;
+  const cases = verdict.checks;
+  const failures = cases.filter((c) => c.outcome === 'failed').length;
+  const skipped = cases.filter((c) => c.outcome === 'skipped').length;
   const seconds = formatSeconds(summary.durationMs);
   const suiteAttributes = attributes({
     name: 'gapipe bench',
@@ -260,8 +305,9 @@ export function toJUnitXml(result: BenchResult): string {
     ['consumers', config.consumers],
     ['durationMs', config.durationMs],
     ['warmupMs', config.warmupMs],
-    ['status', summary.status],
+    ['status', verdict.status],
     ['stopReason', summary.stopReason],
+    ['limitedBy', verdict.limitedBy],
     ['gapipeVersion', result.provenance?.gapipeVersion],
   ];
 
@@ -276,22 +322,24 @@ export function toJUnitXml(result: BenchResult): string {
     '    </properties>',
   ];
   for (const c of cases) {
-    const open = `    <testcase ${attributes({ name: c.name, classname: c.classname, time: '0' })}`;
-    if (c.failure) {
+    const open = `    <testcase ${attributes({ name: c.name, classname: classnameOf(c), time: '0' })}`;
+    if (c.outcome === 'failed') {
       lines.push(`${open}>`);
-      const detail = c.failure.detail === undefined ? '' : escapeXml(c.failure.detail);
+      const detail = c.detail === undefined ? '' : escapeXml(c.detail);
       lines.push(
-        `      <failure ${attributes({ message: c.failure.message, type: 'AssertionError' })}>${detail}</failure>`,
+        `      <failure ${attributes({ message: c.message, type: 'AssertionError' })}>${detail}</failure>`,
       );
       lines.push('    </testcase>');
-    } else if (c.skipped !== undefined) {
+    } else if (c.outcome === 'skipped') {
       lines.push(`${open}>`);
-      lines.push(`      <skipped ${attributes({ message: c.skipped })}/>`);
+      lines.push(`      <skipped ${attributes({ message: c.message })}/>`);
       lines.push('    </testcase>');
     } else {
       lines.push(`${open}/>`);
     }
   }
+  const notes = [...(verdict.limit ? [verdict.limit, ...verdict.evidence] : []), ...verdict.warnings];
+  if (notes.length > 0) lines.push(`    <system-out>${escapeXml(notes.join('\n'))}</system-out>`);
   if (summary.errors.length > 0) {
     lines.push(`    <system-err>${escapeXml(summary.errors.join('\n'))}</system-err>`);
   }
@@ -299,44 +347,8 @@ export function toJUnitXml(result: BenchResult): string {
   return `${lines.join('\n')}\n`;
 }
 
-function completionCase(result: BenchResult): TestCase {
-  const { summary } = result;
-  const testCase: TestCase = { name: 'run completes', classname: 'gapipe.bench' };
-  if (summary.stopReason !== 'completed') {
-    const how = summary.stopReason === 'stopped' ? 'was stopped before the end' : 'failed';
-    testCase.failure = {
-      message: `the run ${how} after ${formatSeconds(summary.durationMs)}s`,
-      detail: summary.errors.join('\n'),
-    };
-  }
-  return testCase;
-}
-
-function verifyCase(result: BenchResult): TestCase {
-  const { summary } = result;
-  const testCase: TestCase = { name: 'results verify', classname: 'gapipe.bench' };
-  if (summary.correct === null) {
-    testCase.skipped = 'verification did not run';
-  } else if (summary.correct === false) {
-    const verify = summary.verify;
-    const count = verify ? ` (${verify.cellsDiffering} of ${verify.cellsCompared} cells differ)` : '';
-    testCase.failure = {
-      message: `results did not verify${count}`,
-      detail: (verify?.differences ?? [])
-        .map(
-          (d) =>
-            `${d.window_start} ${d.region} ${d.event_type} ${d.field}: expected ${d.expected}, found ${d.actual}`,
-        )
-        .join('\n'),
-    };
-  }
-  return testCase;
-}
-
-function assertionCase(outcome: AssertionOutcome): TestCase {
-  const testCase: TestCase = { name: outcome.expression, classname: 'gapipe.bench.assertions' };
-  if (!outcome.passed) testCase.failure = { message: outcome.message };
-  return testCase;
+function classnameOf(check: VerdictCheck): string {
+  return check.group === 'assertion' ? 'gapipe.bench.assertions' : 'gapipe.bench';
 }
 
 function formatSeconds(ms: number): string {

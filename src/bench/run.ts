@@ -49,6 +49,7 @@ import {
   encodeHistogram,
   summarize,
 } from './histograms.js';
+import { InstrumentMeter, ProcessCpuProbe, summarizeInstrument, ThreadLoadProbe } from './instrument.js';
 import { renderReport } from './report.js';
 import { type ResultFiles, writeResultFiles } from './results.js';
 import { LatencyTaps } from './taps.js';
@@ -56,12 +57,16 @@ import {
   type BenchProgress,
   type BenchResult,
   type BenchSummary,
+  type InstrumentPoint,
   LATENCY_KINDS,
   type LatencyKind,
+  type MeasuredSummary,
+  type PipelineLoadPoint,
   RESULT_FORMAT,
   type SeriesPoint,
   type VerifySummary,
 } from './types.js';
+import { keptSchedule, withVerdict } from './verdict.js';
 import type { BenchMessage, WorkerMessage } from './worker.js';
 
 export type BenchTarget = 'auto' | 'lab' | 'embedded';
@@ -220,6 +225,7 @@ class Meter {
     totals: { produced: number; acknowledged: number; consumed: number; written: number },
     lag: number,
     watermarkMs: number | undefined,
+    load?: { instrument: InstrumentPoint; pipeline: PipelineLoadPoint | undefined },
   ): SeriesPoint {
     const p99Ms: SeriesPoint['p99Ms'] = {};
     for (const [kind, h] of this.interval) {
@@ -238,6 +244,8 @@ class Meter {
       ...(watermarkMs !== undefined ? { watermarkMs } : {}),
       p99Ms,
       errors: this.errors.length,
+      ...(load ? { instrument: load.instrument } : {}),
+      ...(load?.pipeline ? { pipeline: load.pipeline } : {}),
     };
     this.last = { ...totals };
     this.series.push(point);
@@ -298,6 +306,13 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
   deps.reporter?.started(start);
 
   const meter = new Meter();
+  // The generator runs on this thread; on the embedded target the consumers do too.
+  const processCpu = new ProcessCpuProbe();
+  const instrument = new InstrumentMeter({
+    mainThread: new ThreadLoadProbe('main'),
+    processCpu: () => processCpu.sample(),
+    sharedWithPipeline: endpoints.target === 'embedded',
+  });
   const taps = new LatencyTaps(['produce-ack', 'delivery', 'sink', 'visible']);
   const broker = new MemoryBroker();
   const store = new MemoryStore();
@@ -336,7 +351,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
       }
       es = new Client({ node: endpoints.esUrl ?? '', requestTimeout: 30_000 });
       for (let i = 0; i < options.consumers; i++)
-        consumers.push(forkConsumer(options, endpoints, topic, group, index, meter));
+        consumers.push(forkConsumer(options, endpoints, topic, group, index, meter, instrument));
     } else {
       broker.createTopic(topic, options.partitions);
       broker.createTopic(`${topic}-late`, 1);
@@ -374,6 +389,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
           );
     if (endpoints.target === 'lab') await sink.open();
     let produced = { produced: 0, acknowledged: 0, targetRate: simulateOptions.startRate };
+    instrument.start();
     const loadStart = clock.now();
     let second = 0;
     const tickOnce = () => {
@@ -388,6 +404,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
       for (const s of snapshots)
         if (s.sinkError && !meter.errors.includes(s.sinkError)) meter.errors.push(s.sinkError);
       const elapsed = clock.now() - loadStart;
+      const load = instrument.tick();
       const point = meter.tick(
         second,
         second <= Math.ceil(options.warmupMs / 1000),
@@ -395,12 +412,16 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
         { produced: produced.produced, acknowledged: produced.acknowledged, consumed, written },
         lag,
         watermarkMs,
+        load,
       );
       const history = meter.series.slice(-120).map((p) => ({
         produced: p.produced,
         consumed: p.consumed,
         written: p.written,
         lag: p.lag,
+        ...(p.instrument
+          ? { generatorElu: p.instrument.elu, scheduleLagMs: p.instrument.scheduleLagMs }
+          : {}),
       }));
       const progress: BenchProgress = {
         elapsedMs: elapsed,
@@ -420,6 +441,9 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
         latency: meter.latency(),
         errors: [...meter.errors],
         totals: totalsOf(produced, snapshots),
+        instrument: load.instrument,
+        instrumentShared: instrument.sharedWithPipeline,
+        ...(load.pipeline ? { pipeline: load.pipeline } : {}),
       };
       deps.reporter?.update(progress);
     };
@@ -434,6 +458,12 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
           started() {},
           progress(p) {
             produced = { produced: p.produced, acknowledged: p.acknowledged, targetRate: p.targetRate };
+            instrument.scheduleAt({
+              lagMs: p.lagMs,
+              backlog: p.backlog,
+              inFlight: p.inFlight,
+              atInFlightLimit: p.atInFlightLimit,
+            });
           },
         },
         progressIntervalMs: 250,
@@ -465,6 +495,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
     // ——— verify ———
     let verifySummary: VerifySummary | null = null;
     let correct: boolean | null = null;
+    let verifyError: string | undefined;
     if (summary.produced > 0) {
       try {
         const reader =
@@ -493,7 +524,8 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
           })),
         };
       } catch (error) {
-        meter.errors.push(`verify: ${toGapipeError(error).message}`);
+        verifyError = toGapipeError(error).message;
+        meter.errors.push(`verify: ${verifyError}`);
       }
     }
 
@@ -507,15 +539,20 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
     const measured = meter.series.filter((p) => !p.warmup && p.t <= lastSecond);
     const perSecond = (field: 'produced' | 'acknowledged' | 'consumed' | 'written') =>
       measuredMs > 0 ? measured.reduce((n, p) => n + p[field], 0) / (measuredMs / 1000) : 0;
-    const benchSummary: BenchSummary = {
-      status: 'passed',
+    const instrumentSummary = summarizeInstrument({
+      series: meter.series,
+      lastSecond,
+      sharedWithPipeline: instrument.sharedWithPipeline,
+      generatorThreads: 1,
+      cpus: cpus().length,
+    });
+    const measuredSummary: MeasuredSummary = {
       stopReason: stopped ? 'stopped' : 'completed',
-      failures: [],
       durationMs: clock.now() - loadStart,
       measuredMs,
       targetRate: summary.targetRate,
       achievedRate: perSecond('produced'),
-      keptUp: summary.keptUp,
+      keptUp: keptSchedule(instrumentSummary, summary.keptUp),
       throughput: {
         produced: perSecond('produced'),
         acknowledged: perSecond('acknowledged'),
@@ -523,26 +560,21 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
         written: perSecond('written'),
       },
       totals,
-      maxLag: Math.max(0, ...meter.series.map((p) => p.lag)),
+      maxLag: Math.max(0, ...measured.map((p) => p.lag)),
       latency: meter.latency(),
       correct,
       verify: verifySummary,
-      assertions: [],
       errors: [...meter.errors],
+      instrument: instrumentSummary,
     };
-    benchSummary.assertions = evaluateAssertions(options.assertions, benchSummary);
-    if (stopped) benchSummary.failures.push('stopped early');
-    if (correct === false)
-      benchSummary.failures.push(
-        `results do not verify (${verifySummary?.cellsDiffering ?? '?'} cells differ)`,
-      );
-    if (correct === null && !stopped) benchSummary.failures.push('results could not be verified');
-    if (!summary.keptUp)
-      benchSummary.failures.push(`the simulator could not keep up with ${Math.round(summary.targetRate)}/s`);
-    for (const a of benchSummary.assertions) if (!a.passed) benchSummary.failures.push(a.message);
-    if (summary.failed > 0) benchSummary.failures.push(`${summary.failed} records failed to send`);
-    benchSummary.status = benchSummary.failures.length === 0 ? 'passed' : 'failed';
-    if (stopped) benchSummary.stopReason = 'stopped';
+    const assertions = evaluateAssertions(options.assertions, measuredSummary);
+    // The one decision: everything below renders it.
+    const benchSummary = withVerdict({
+      summary: { ...measuredSummary, assertions },
+      series: meter.series,
+      config: { durationMs: options.durationMs, warmupMs: options.warmupMs, target: endpoints.target },
+      verifyError,
+    });
 
     const histograms = {} as Record<LatencyKind, string>;
     for (const kind of LATENCY_KINDS)
@@ -692,6 +724,7 @@ function forkConsumer(
   group: string,
   index: string,
   meter: Meter,
+  instrument: InstrumentMeter,
 ): ConsumerHandle {
   const child: ChildProcess = fork(CLI, consumerArgs(options, endpoints, topic, group, index), {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
@@ -719,6 +752,8 @@ function forkConsumer(
     if (message.type === 'tick') handle.latest = message.snapshot;
     else handle.latest = message.result;
     meter.add(message.intervals);
+    if (message.type === 'tick' && message.load)
+      instrument.consumer({ ...message.load, thread: `consumer-${child.pid}` });
   });
   child.on('exit', (code) => {
     if (code !== 0 && code !== null)

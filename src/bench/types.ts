@@ -49,6 +49,102 @@ export interface SeriesPoint {
   /** p99 of each latency kind over this second, ms, when it has samples. */
   p99Ms: Partial<Record<LatencyKind, number>>;
   errors: number;
+  /** The load generator's own load and its place against the schedule (the instrument measuring itself). */
+  instrument?: InstrumentPoint;
+  /** The consumer processes' load, where they report it (lab target). */
+  pipeline?: PipelineLoadPoint;
+}
+
+/** The load generator over one second: how busy its threads were and how far behind its schedule. */
+export interface InstrumentPoint {
+  /** Event-loop utilisation of the busiest generator thread, 0–1 (the share of the second it was busy). */
+  elu: number;
+  /** CPU of the generator's threads, in cores (1 = one core all second), where measured per thread. */
+  cpuCores?: number;
+  /** CPU of the whole bench process (every thread, garbage collection included), in cores. */
+  processCpuCores: number;
+  /** Most the load was behind its schedule during the second, ms. */
+  scheduleLagMs: number;
+  /** Events due and not yet produced at that moment. */
+  backlog: number;
+  /** Records sent and not yet acknowledged, at the end of the second. */
+  inFlight: number;
+  /** True when generation waited for acknowledgements (its in-flight budget used up) during the second. */
+  atInFlightLimit: boolean;
+  threads: Array<{ thread: string; elu: number; cpuCores?: number }>;
+}
+
+/** The pipeline's consumer processes over one second. */
+export interface PipelineLoadPoint {
+  /** Event-loop utilisation of the busiest consumer process's main thread, 0–1. */
+  elu: number;
+  /** CPU of the consumer processes' main threads together, in cores, where measured. */
+  cpuCores?: number;
+  processes: number;
+}
+
+/** The instrument over the measured part of the run. */
+export interface InstrumentSummary {
+  /** True when the generator shared its thread with the pipeline under test (the embedded target). */
+  sharedWithPipeline: boolean;
+  generatorThreads: number;
+  /** Cores of the machine. */
+  cpus: number;
+  /** Seconds with instrument figures in the measured window. */
+  measuredSeconds: number;
+  /** Busiest generator thread, event-loop utilisation 0–1: mean and highest second. */
+  eluMean: number;
+  eluMax: number;
+  /** CPU of the generator's threads, cores, where measured per thread. */
+  cpuCoresMean?: number;
+  cpuCoresMax?: number;
+  processCpuCoresMean: number;
+  /** Worst lag behind the schedule while measured, ms, and the second of the run (t) it happened. */
+  maxScheduleLagMs: number;
+  maxScheduleLagAtS: number | null;
+  maxBacklog: number;
+  /** Measured seconds more than the tolerance (1 s) behind the schedule. */
+  secondsBehind: number;
+  /** Measured seconds in which a generator thread was saturated (≥ 90% busy or of its usable CPU). */
+  secondsSaturated: number;
+  /** Busiest consumer process's event-loop utilisation at its highest second, where reported. */
+  pipelineEluMax?: number;
+}
+
+/** What limited a run: gapipe's own load generator, or the pipeline under test. */
+export type LimitedBy = 'instrument' | 'pipeline';
+
+/** One pass/fail check of a run; JUnit writes one test case per check. */
+export interface VerdictCheck {
+  /** "run completes", "load keeps the schedule", "records are acknowledged", "results verify", or the assertion as written. */
+  name: string;
+  /** The bench's own checks, or the user's --assert gates. */
+  group: 'run' | 'assertion';
+  outcome: 'passed' | 'failed' | 'skipped';
+  /** One line with its figure: "fell 1.4 s behind the schedule at 12 s; …". */
+  message: string;
+  /** More lines (the differing cells, the errors), for JUnit and the report. */
+  detail?: string;
+}
+
+/**
+ * The one decision about a run (verdict.ts): the summary, the exit code, result.json, junit.xml and
+ * report.html all render this value and decide nothing themselves.
+ */
+export interface Verdict {
+  status: 'passed' | 'failed';
+  exitCode: 0 | 1;
+  checks: VerdictCheck[];
+  /** The failed checks' messages, in order. */
+  failures: string[];
+  /** Set when the run failed: who limited it, when it can be told. */
+  limitedBy?: LimitedBy;
+  /** "instrument-bound: the load generator used 98% of a core". */
+  limit?: string;
+  /** The figures behind `limitedBy` (or why it cannot be told), one line each. */
+  evidence: string[];
+  /** Not failures, but worth knowing: "the load generator was 93% busy at 42 s — near its limit". */
+  warnings: string[];
 }
 
 export interface AssertionOutcome {
@@ -146,7 +242,14 @@ export interface BenchSummary {
   verify: VerifySummary | null;
   assertions: AssertionOutcome[];
   errors: string[];
+  /** The load generator measuring itself over the measured part of the run. */
+  instrument: InstrumentSummary;
+  /** The decision; `status` and `failures` above are copies of its fields, for readers of older results. */
+  verdict: Verdict;
 }
+
+/** What a run measured, before the assertions and the verdict are decided from it. */
+export type MeasuredSummary = Omit<BenchSummary, 'status' | 'failures' | 'verdict' | 'assertions'>;
 
 export interface BenchResult {
   format: typeof RESULT_FORMAT;
@@ -172,11 +275,25 @@ export interface BenchProgress {
   /** Last-second rates. */
   rates: { produced: number; acknowledged: number; consumed: number; written: number };
   /** Recent per-second history (oldest first, up to 120 s) for sparklines. */
-  history: Array<{ produced: number; consumed: number; written: number; lag: number }>;
+  history: Array<{
+    produced: number;
+    consumed: number;
+    written: number;
+    lag: number;
+    /** The generator's busiest thread, 0–1, and how far behind its schedule, ms. */
+    generatorElu?: number;
+    scheduleLagMs?: number;
+  }>;
   lag: number;
   watermarkMs: number | undefined;
   /** Over the measured part so far. */
   latency: Record<LatencyKind, LatencySummary>;
   errors: string[];
   totals: BenchSummary['totals'];
+  /** The last second's instrument figures (generator load, schedule), once there are any. */
+  instrument?: InstrumentPoint;
+  /** True when the generator shares its thread with the pipeline (embedded target). */
+  instrumentShared?: boolean;
+  /** The last second's consumer-process load, where reported. */
+  pipeline?: PipelineLoadPoint;
 }

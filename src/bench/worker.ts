@@ -7,11 +7,18 @@ import type { ConsumeResult } from '../pipeline/consume.js';
 import type { ConsumerObserver } from '../pipeline/consumer.js';
 import type { ConsumeSnapshot } from '../pipeline/types.js';
 import type { ConsumeReporter } from '../ui/consume.js';
+import { type InstrumentSample, ThreadLoadProbe } from './instrument.js';
 import { LatencyTaps } from './taps.js';
 import type { LatencyKind } from './types.js';
 
 export type WorkerMessage =
-  | { type: 'tick'; snapshot: ConsumeSnapshot; intervals: Partial<Record<LatencyKind, string>> }
+  | {
+      type: 'tick';
+      snapshot: ConsumeSnapshot;
+      intervals: Partial<Record<LatencyKind, string>>;
+      /** How busy this consumer process's main thread was since the previous tick. */
+      load?: InstrumentSample;
+    }
   | { type: 'done'; result: ConsumeResult; intervals: Partial<Record<LatencyKind, string>> };
 
 export type BenchMessage = { type: 'measure-from'; atMs: number } | { type: 'stop' };
@@ -27,6 +34,8 @@ export function startBenchWorker(): BenchWorker {
   const send = process.send?.bind(process);
   if (!send) throw new Error('--bench-ipc needs an IPC channel (it is started by gapipe bench)');
   const taps = new LatencyTaps(['delivery', 'sink', 'visible']);
+  // The pipeline's side of the bench's instrument check: were the consumers busy or idle?
+  const probe = new ThreadLoadProbe('consumer');
   const controller = new AbortController();
   process.on('message', (message: BenchMessage) => {
     if (message.type === 'measure-from') taps.measureFromMs = message.atMs;
@@ -44,7 +53,7 @@ export function startBenchWorker(): BenchWorker {
     reporter: {
       started() {},
       update(snapshot) {
-        void post({ type: 'tick', snapshot, intervals: taps.takeIntervals() });
+        void post({ type: 'tick', snapshot, intervals: taps.takeIntervals(), load: probe.sample() });
       },
       done() {},
     },

@@ -13,6 +13,8 @@ import {
   createPlainBenchReporter,
   formatElapsed,
   formatLatencyMs,
+  formatPercent,
+  formatScheduleLag,
   renderBenchBanner,
 } from './bench.js';
 import { formatEventTime } from './consume.js';
@@ -30,6 +32,9 @@ const PARTIAL_BLOCKS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
 const MAX_ERROR_CHARS = 86;
 /** Below this share of the target rate the produced rate is shown in yellow. */
 const BEHIND_FRACTION = 0.9;
+/** The generator row turns yellow from this busy share, or this far behind its schedule. */
+const GENERATOR_BUSY = 0.9;
+const GENERATOR_BEHIND_MS = 1000;
 
 /**
  * One character per value, ▁ for 0 (so a stall stands out) and ▂ to █ for anything up to `max`
@@ -146,6 +151,7 @@ function ThroughputRows({ progress: p }: { progress: BenchProgress }) {
       <Text dimColor>
         {'throughput'.padEnd(LABEL_WIDTH)}
         {'now'.padStart(RATE_WIDTH)} last {SPARKLINE_SECONDS}s · target {formatRate(p.targetRate)}
+        {p.instrumentShared ? ' · generator and pipeline share a thread' : ''}
       </Text>
       {row(
         'produced',
@@ -166,7 +172,47 @@ function ThroughputRows({ progress: p }: { progress: BenchProgress }) {
       )}
       {row('written', formatRate(p.rates.written), sparkline(history.map((h) => h.written)))}
       {row('lag', formatCount(p.lag), sparkline(history.map((h) => h.lag)))}
+      <InstrumentRows progress={p} />
     </Box>
+  );
+}
+
+/**
+ * The instrument measuring itself: how busy the load generator's thread was each second (and the
+ * consumer processes, where they report it), and how far behind its schedule the load is.
+ */
+function InstrumentRows({ progress: p }: { progress: BenchProgress }) {
+  const i = p.instrument;
+  if (!i) return null;
+  const history = p.history.slice(-SPARKLINE_SECONDS);
+  const strained = i.elu >= GENERATOR_BUSY || i.scheduleLagMs > GENERATOR_BEHIND_MS;
+  return (
+    <>
+      <Text>
+        {'generator'.padEnd(LABEL_WIDTH)}
+        <Text color={strained ? 'yellow' : undefined}>
+          {`${formatPercent(i.elu)} busy`.padStart(RATE_WIDTH)}
+        </Text>{' '}
+        <Text color="cyan">
+          {sparkline(
+            history.map((h) => h.generatorElu ?? 0),
+            1,
+          )}
+        </Text>{' '}
+        <Text color={i.scheduleLagMs > GENERATOR_BEHIND_MS ? 'yellow' : undefined}>
+          {formatScheduleLag(i.scheduleLagMs)}
+        </Text>
+      </Text>
+      {p.pipeline ? (
+        <Text>
+          {'consumers'.padEnd(LABEL_WIDTH)}
+          {`${formatPercent(p.pipeline.elu)} busy`.padStart(RATE_WIDTH)}{' '}
+          <Text dimColor>
+            busiest of {formatCount(p.pipeline.processes)} process{p.pipeline.processes === 1 ? '' : 'es'}
+          </Text>
+        </Text>
+      ) : null}
+    </>
   );
 }
 
@@ -201,7 +247,7 @@ function Totals({ progress: p }: { progress: BenchProgress }) {
 }
 
 /**
- * The live part (at most 19 lines, 100 columns). `q` or Ctrl-C calls `onStop` (each time pressed),
+ * The live part (at most 21 lines, 100 columns). `q` or Ctrl-C calls `onStop` (each time pressed),
  * but only where stdin can be put in raw mode; elsewhere Ctrl-C stays an ordinary SIGINT.
  */
 export function BenchView({

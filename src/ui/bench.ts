@@ -6,6 +6,8 @@ import chalk from 'chalk';
 import {
   type BenchProgress,
   type BenchResult,
+  type BenchSummary,
+  type InstrumentPoint,
   LATENCY_KINDS,
   type LatencySummary,
   type VerifySummary,
@@ -93,6 +95,27 @@ export function renderBenchBanner(start: BenchStart): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** A share of the time or of a core, 0–1, as a whole percentage. */
+export function formatPercent(fraction: number): string {
+  return `${Math.round(fraction * 100)}%`;
+}
+
+/** A lag behind the schedule: "12ms", "1.4s". */
+function formatLag(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+/** How far behind its schedule the load is: "on schedule" within 10ms, else "1.4s behind". */
+export function formatScheduleLag(ms: number): string {
+  return ms <= 10 ? 'on schedule' : `${formatLag(ms)} behind`;
+}
+
+/** The generator's last second in a few words: "generator 45% busy, on schedule". */
+export function formatInstrument(instrument: InstrumentPoint | undefined): string {
+  if (!instrument) return '';
+  return `generator ${formatPercent(instrument.elu)} busy, ${formatScheduleLag(instrument.scheduleLagMs)}`;
+}
+
 /** One progress line for logs and CI. */
 export function formatBenchLine(p: BenchProgress): string {
   const delivery = p.latency.delivery;
@@ -104,6 +127,7 @@ export function formatBenchLine(p: BenchProgress): string {
     `written ${formatRate(p.rates.written)}`,
     `lag ${formatCount(p.lag)}`,
     `delivery p99 ${delivery.count > 0 ? `${formatLatencyMs(delivery.p99Ms)}ms` : '-'}`,
+    formatInstrument(p.instrument),
     p.errors.length > 0 ? chalk.red(`errors ${formatCount(p.errors.length)}`) : 'errors 0',
   ];
   return parts.filter(Boolean).join(' ');
@@ -147,6 +171,28 @@ function describeCorrectness(correct: boolean | null, verify: VerifySummary | nu
   return lines;
 }
 
+/**
+ * The instrument measuring itself: how busy the load generator was and how closely it kept the
+ * schedule; for a failed run, the verdict's evidence for who limited it.
+ */
+function instrumentLines(s: BenchSummary): string[] {
+  const i = s.instrument;
+  const title = `Instrument: the load generator${i.sharedWithPipeline ? ' (sharing its thread with the embedded pipeline)' : ''}`;
+  if (s.verdict.status === 'failed' && s.verdict.evidence.length > 0) {
+    return [title, ...s.verdict.evidence.map((line) => `  ${line}`)];
+  }
+  if (i.measuredSeconds === 0) return [title, '  no per-second figures were recorded'];
+  const cpu = i.cpuCoresMean === undefined ? '' : ` · CPU ${i.cpuCoresMean.toFixed(2)} core on average`;
+  const consumers =
+    i.pipelineEluMax === undefined
+      ? ''
+      : ` · busiest consumer process ${formatPercent(i.pipelineEluMax)} busy`;
+  return [
+    title,
+    `  thread ${formatPercent(i.eluMean)} busy on average, ${formatPercent(i.eluMax)} at its busiest second${cpu} · at most ${formatLag(i.maxScheduleLagMs)} behind the schedule${consumers}`,
+  ];
+}
+
 /** The most errors listed in the summary; the rest are counted (result.json has them all). */
 const MAX_SUMMARY_ERRORS = 5;
 
@@ -160,13 +206,22 @@ export function renderBenchSummary(result: BenchResult, files?: { dir: string })
   const stopped =
     s.stopReason === 'stopped' ? ' (stopped early)' : s.stopReason === 'failed' ? ' (aborted)' : '';
   const what = `${c.target} · ${formatDuration(s.durationMs)}, ${formatDuration(s.measuredMs)} measured · run ${result.runId}`;
+  const verdict = s.verdict;
   const lines =
-    s.status === 'passed'
+    verdict.status === 'passed'
       ? [`${chalk.green.bold('✔ PASSED')} ${what}${stopped}`]
       : [
           `${chalk.red.bold('✘ FAILED')} ${what}${stopped}`,
-          ...s.failures.map((failure) => chalk.red(`  - ${failure}`)),
+          ...(verdict.limit
+            ? [
+                (verdict.limitedBy === 'instrument' ? chalk.yellow.bold : chalk.red.bold)(
+                  `  ${verdict.limit}`,
+                ),
+              ]
+            : []),
+          ...verdict.failures.map((failure) => chalk.red(`  - ${failure}`)),
         ];
+  for (const warning of verdict.warnings) lines.push(chalk.yellow(`  ! ${warning}`));
   lines.push('');
 
   const tp = s.throughput;
@@ -182,6 +237,9 @@ export function renderBenchSummary(result: BenchResult, files?: { dir: string })
       t.failed > 0 ? chalk.red(`failed ${formatCount(t.failed)}`) : 'failed 0'
     } · consumed ${formatCount(t.consumed)} · written ${formatCount(t.written)} · late ${formatCount(t.late)} · dead-lettered ${formatCount(t.deadLettered)} · duplicates ${formatCount(t.duplicates)}`,
   );
+  lines.push('');
+
+  lines.push(...instrumentLines(s));
   lines.push('');
 
   lines.push('Latency from intended send time (warm-up excluded):');

@@ -6,8 +6,9 @@ import {
   parseAssertions,
 } from '../../src/bench/assertions.js';
 import { emptySummary } from '../../src/bench/histograms.js';
-import type { BenchSummary, LatencySummary } from '../../src/bench/types.js';
+import type { LatencySummary, MeasuredSummary } from '../../src/bench/types.js';
 import { GapipeError } from '../../src/errors.js';
+import { instrumentSummary } from './fixtures.js';
 
 function latency(overrides: Partial<LatencySummary> = {}): LatencySummary {
   return {
@@ -23,11 +24,9 @@ function latency(overrides: Partial<LatencySummary> = {}): LatencySummary {
   };
 }
 
-function summary(overrides: Partial<BenchSummary> = {}): BenchSummary {
+function summary(overrides: Partial<MeasuredSummary> = {}): MeasuredSummary {
   return {
-    status: 'passed',
     stopReason: 'completed',
-    failures: [],
     durationMs: 70_000,
     measuredMs: 60_000,
     targetRate: 20_000,
@@ -53,13 +52,13 @@ function summary(overrides: Partial<BenchSummary> = {}): BenchSummary {
     },
     correct: true,
     verify: { ok: true, cellsCompared: 240, cellsDiffering: 0, differences: [] },
-    assertions: [],
     errors: ['consumer 1 restarted'],
+    instrument: instrumentSummary(),
     ...overrides,
   };
 }
 
-function check(expression: string, s: BenchSummary = summary()) {
+function check(expression: string, s: MeasuredSummary = summary()) {
   const [outcome] = evaluateAssertions([parseAssertion(expression)], s);
   if (!outcome) throw new Error('no outcome');
   return outcome;

@@ -28,6 +28,7 @@ import {
 } from '../../src/bench/types.js';
 import { GapipeError } from '../../src/errors.js';
 import { renderComparison } from '../../src/ui/bench-compare.js';
+import { decided, instrumentSummary } from './fixtures.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'gapipe-bench-compare-'));
@@ -92,42 +93,47 @@ function benchResult(fixture: Fixture = {}): BenchResult {
       host: { platform: 'linux', arch: 'x64', cpuModel: 'cpu', cpus: 4, memoryBytes: 8e9, hostname: 'h' },
       command: 'gapipe bench',
     },
-    summary: {
-      status: correct === false ? 'failed' : 'passed',
-      stopReason: 'completed',
-      failures: [],
-      durationMs: 70_000,
-      measuredMs: 60_000,
-      targetRate: 20_000,
-      achievedRate: fixture.achievedRate ?? 19_800,
-      keptUp: true,
-      throughput: {
-        produced: fixture.produced ?? 19_800,
-        acknowledged: fixture.produced ?? 19_800,
-        consumed: fixture.consumed ?? 19_500,
-        written: fixture.written ?? 200,
+    summary: decided(
+      {
+        status: correct === false ? 'failed' : 'passed',
+        stopReason: 'completed',
+        failures: [],
+        durationMs: 70_000,
+        measuredMs: 60_000,
+        targetRate: 20_000,
+        achievedRate: fixture.achievedRate ?? 19_800,
+        keptUp: true,
+        throughput: {
+          produced: fixture.produced ?? 19_800,
+          acknowledged: fixture.produced ?? 19_800,
+          consumed: fixture.consumed ?? 19_500,
+          written: fixture.written ?? 200,
+        },
+        totals: {
+          produced: 1_188_000,
+          acknowledged: 1_188_000,
+          failed: 0,
+          consumed: 1_170_000,
+          written: 12_000,
+          late: 0,
+          deadLettered: 0,
+          duplicates: 0,
+        },
+        maxLag: fixture.maxLag ?? 1000,
+        latency,
+        correct,
+        verify:
+          correct === null
+            ? null
+            : { ok: correct, cellsCompared: 100, cellsDiffering: correct ? 0 : 3, differences: [] },
+        assertions: [],
+        errors: [],
+        instrument: instrumentSummary(),
+        ...fixture.summary,
       },
-      totals: {
-        produced: 1_188_000,
-        acknowledged: 1_188_000,
-        failed: 0,
-        consumed: 1_170_000,
-        written: 12_000,
-        late: 0,
-        deadLettered: 0,
-        duplicates: 0,
-      },
-      maxLag: fixture.maxLag ?? 1000,
-      latency,
-      correct,
-      verify:
-        correct === null
-          ? null
-          : { ok: correct, cellsCompared: 100, cellsDiffering: correct ? 0 : 3, differences: [] },
-      assertions: [],
-      errors: [],
-      ...fixture.summary,
-    },
+      [],
+      { durationMs: 60_000, warmupMs: 10_000, target: 'embedded' },
+    ),
     series: [],
     histograms,
   };

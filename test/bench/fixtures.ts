@@ -5,11 +5,13 @@
  * agree with each other the way a real run's do. Deterministic: the same options give the same result.
  */
 import { build, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
+import { summarizeInstrument } from '../../src/bench/instrument.js';
 import {
   type AssertionOutcome,
   type BenchConfig,
   type BenchResult,
   type BenchSummary,
+  type InstrumentSummary,
   LATENCY_KINDS,
   type LatencyKind,
   type LatencySummary,
@@ -17,6 +19,7 @@ import {
   RESULT_FORMAT,
   type SeriesPoint,
 } from '../../src/bench/types.js';
+import { withVerdict } from '../../src/bench/verdict.js';
 
 /** Top-level fields replace the sample's; config, provenance, summary and histograms are merged one level deep. */
 export type SampleOverrides = Omit<
@@ -137,6 +140,9 @@ function sampleSeries(
     for (const kind of LATENCY_KINDS) {
       if (latency[kind].count > 0) p99Ms[kind] = round3(latency[kind].p99Ms * jitter(0.08));
     }
+    // A generator with headroom: about a third of its thread, a few milliseconds behind at worst.
+    const elu = round3(Math.min(1, 0.32 * rampUp * jitter(0.08)));
+    const cpuCores = round3(elu * 0.94);
     series.push({
       t,
       warmup,
@@ -149,6 +155,17 @@ function sampleSeries(
       watermarkMs: 1_767_225_600_000 + t * 1000 - 2000,
       p99Ms,
       errors: 0,
+      instrument: {
+        elu,
+        cpuCores,
+        processCpuCores: round3(cpuCores * 1.3),
+        scheduleLagMs: Math.round(4 * random()),
+        backlog: Math.round(10 * random()),
+        inFlight: Math.round(targetRate * 0.004 * jitter(0.2)),
+        atInFlightLimit: false,
+        threads: [{ thread: 'main', elu, cpuCores }],
+      },
+      pipeline: { elu: round3(0.4 * jitter(0.1)), cpuCores: round3(0.36 * jitter(0.1)), processes: 2 },
     });
     lag = Math.round(lag * 0.55);
   }
@@ -206,7 +223,6 @@ export function sampleBenchResult(overrides: SampleOverrides = {}, options: Samp
   const perSecond = (key: 'produced' | 'acknowledged' | 'consumed' | 'written') =>
     Math.round(sum(measured, key) / measuredSeconds);
   const assertions = sampleAssertions(latency);
-  const failures = assertions.filter((outcome) => !outcome.passed).map((outcome) => outcome.message);
 
   const startedMs = Date.UTC(2026, 0, 15, 9, 30, 0);
   const durationMs = seconds * 1000 + 1240; // plus the final drain and verification
@@ -271,10 +287,8 @@ export function sampleBenchResult(overrides: SampleOverrides = {}, options: Samp
     deadLettered: Math.round(sum(series, 'consumed') * 0.001),
     duplicates: Math.round(sum(series, 'consumed') * 0.005),
   };
-  const summary: BenchSummary = {
-    status: failures.length === 0 ? 'passed' : 'failed',
+  const summary: Omit<BenchSummary, 'status' | 'failures' | 'verdict'> = {
     stopReason: 'completed',
-    failures,
     durationMs,
     measuredMs: measured.length * 1000,
     targetRate,
@@ -293,6 +307,13 @@ export function sampleBenchResult(overrides: SampleOverrides = {}, options: Samp
     verify: { ok: true, cellsCompared: 1248, cellsDiffering: 0, differences: [] },
     assertions,
     errors: [],
+    instrument: summarizeInstrument({
+      series,
+      lastSecond: seconds,
+      sharedWithPipeline: !lab,
+      generatorThreads: 1,
+      cpus: 8,
+    }),
   };
 
   const {
@@ -311,7 +332,44 @@ export function sampleBenchResult(overrides: SampleOverrides = {}, options: Samp
     ...topLevel,
     config: { ...config, ...configOverrides },
     provenance: { ...provenance, ...provenanceOverrides },
-    summary: { ...summary, ...summaryOverrides },
+    summary: decided({ ...summary, ...summaryOverrides }, overrides.series ?? series, {
+      ...config,
+      ...configOverrides,
+    }),
     histograms: { ...histograms, ...histogramOverrides },
+  };
+}
+
+/**
+ * The summary with its verdict decided from its own figures, as a run decides it — unless the
+ * overrides gave a verdict (or status and failures) of their own.
+ */
+export function decided(
+  summary: Partial<BenchSummary> & Omit<BenchSummary, 'status' | 'failures' | 'verdict'>,
+  series: SeriesPoint[],
+  config: Pick<BenchConfig, 'durationMs' | 'warmupMs' | 'target'>,
+): BenchSummary {
+  const verdict = withVerdict({ summary, series, config });
+  return { ...verdict, ...summary, verdict: summary.verdict ?? verdict.verdict };
+}
+
+/** Instrument figures of a generator with headroom, written out; override what a test is about. */
+export function instrumentSummary(overrides: Partial<InstrumentSummary> = {}): InstrumentSummary {
+  return {
+    sharedWithPipeline: false,
+    generatorThreads: 1,
+    cpus: 8,
+    measuredSeconds: 60,
+    eluMean: 0.31,
+    eluMax: 0.42,
+    cpuCoresMean: 0.29,
+    cpuCoresMax: 0.4,
+    processCpuCoresMean: 0.41,
+    maxScheduleLagMs: 3,
+    maxScheduleLagAtS: 23,
+    maxBacklog: 12,
+    secondsBehind: 0,
+    secondsSaturated: 0,
+    ...overrides,
   };
 }

@@ -151,17 +151,30 @@ describe('renderReport', () => {
     expect(html).toContain('8 × AMD EPYC 7B13, 32 GiB memory');
     expect(html).toContain('--assert &#39;delivery.p99&lt;500ms&#39;');
 
-    const failed = renderReport(
-      sampleBenchResult({
-        summary: {
-          status: 'failed',
-          stopReason: 'stopped',
-          failures: ['delivery.p99 was 612.3ms, not < 500ms'],
-        },
-      }),
-    );
+    const failedResult = sampleBenchResult({
+      summary: {
+        stopReason: 'stopped',
+        measuredMs: 20_000,
+        assertions: [
+          {
+            expression: 'delivery.p99<500ms',
+            passed: false,
+            actual: '612.3ms',
+            message: 'delivery.p99 was 612.3ms, not < 500ms',
+          },
+        ],
+      },
+    });
+    const failed = renderReport(failedResult);
     expect(failed).toContain('<header class="status failed">');
-    expect(failed).toContain('<li>delivery.p99 was 612.3ms, not &lt; 500ms</li>');
+    // The header lists the verdict's reasons, as decided.
+    expect(failedResult.summary.verdict.failures).toEqual([
+      'stopped early: 20 s of the planned 50 s measured',
+      'delivery.p99 was 612.3ms, not < 500ms',
+    ]);
+    expect(failed).toContain(
+      '<ul class="failures"><li>stopped early: 20 s of the planned 50 s measured</li><li>delivery.p99 was 612.3ms, not &lt; 500ms</li></ul>',
+    );
     expect(failed).toContain('stopped before the end');
   });
 

@@ -18,6 +18,7 @@ import {
   RESULT_FORMAT,
 } from '../../src/bench/types.js';
 import { GapipeError } from '../../src/errors.js';
+import { decided, instrumentSummary } from './fixtures.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -81,50 +82,55 @@ function benchResult(
       },
       command: 'gapipe bench --target embedded',
     },
-    summary: {
-      status: 'failed',
-      stopReason: 'completed',
-      failures: ['delivery.p99 was 612.3ms, not < 500ms'],
-      durationMs: 70_000,
-      measuredMs: 60_000,
-      targetRate: 2000,
-      achievedRate: 1990,
-      keptUp: true,
-      throughput: { produced: 1990, acknowledged: 1990, consumed: 1985, written: 20 },
-      totals: {
-        produced: 119_400,
-        acknowledged: 119_400,
-        failed: 0,
-        consumed: 119_100,
-        written: 1200,
-        late: 3,
-        deadLettered: 1,
-        duplicates: 5,
+    summary: decided(
+      {
+        status: 'failed',
+        stopReason: 'completed',
+        failures: ['delivery.p99 was 612.3ms, not < 500ms'],
+        durationMs: 70_000,
+        measuredMs: 60_000,
+        targetRate: 2000,
+        achievedRate: 1990,
+        keptUp: true,
+        throughput: { produced: 1990, acknowledged: 1990, consumed: 1985, written: 20 },
+        totals: {
+          produced: 119_400,
+          acknowledged: 119_400,
+          failed: 0,
+          consumed: 119_100,
+          written: 1200,
+          late: 3,
+          deadLettered: 1,
+          duplicates: 5,
+        },
+        maxLag: 120,
+        latency: Object.fromEntries(LATENCY_KINDS.map((kind) => [kind, recorders[kind].summary()])) as Record<
+          LatencyKind,
+          ReturnType<typeof summarize>
+        >,
+        correct: true,
+        verify: { ok: true, cellsCompared: 48, cellsDiffering: 0, differences: [] },
+        assertions: [
+          {
+            expression: 'correct',
+            passed: true,
+            actual: 'verified',
+            message: 'results verify (48 cells match)',
+          },
+          {
+            expression: 'delivery.p99<500ms',
+            passed: false,
+            actual: '612.3ms',
+            message: 'delivery.p99 was 612.3ms, not < 500ms',
+          },
+        ],
+        errors: [],
+        instrument: instrumentSummary({ sharedWithPipeline: true }),
+        ...summaryOverrides,
       },
-      maxLag: 120,
-      latency: Object.fromEntries(LATENCY_KINDS.map((kind) => [kind, recorders[kind].summary()])) as Record<
-        LatencyKind,
-        ReturnType<typeof summarize>
-      >,
-      correct: true,
-      verify: { ok: true, cellsCompared: 48, cellsDiffering: 0, differences: [] },
-      assertions: [
-        {
-          expression: 'correct',
-          passed: true,
-          actual: 'verified',
-          message: 'results verify (48 cells match)',
-        },
-        {
-          expression: 'delivery.p99<500ms',
-          passed: false,
-          actual: '612.3ms',
-          message: 'delivery.p99 was 612.3ms, not < 500ms',
-        },
-      ],
-      errors: [],
-      ...summaryOverrides,
-    },
+      [],
+      { durationMs: 60_000, warmupMs: 10_000, target: 'embedded' },
+    ),
     series: [
       {
         t: 1,
@@ -269,13 +275,13 @@ describe('writeResultFiles', () => {
 });
 
 describe('junit.xml', () => {
-  it('has one suite, a case per assertion plus run completes and results verify, properties and seconds', () => {
+  it('has one suite, a case per check of the verdict (the bench’s own and each assertion), properties and seconds', () => {
     const xml = toJUnitXml(benchResult());
     expect(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n')).toBe(true);
     expect(checkWellFormedXml(xml)).toEqual(['testsuites']);
     expect(xml.match(/<testsuite\s/g)).toHaveLength(1);
     expect(attribute(xml, 'testsuite', 'name')).toBe('gapipe bench');
-    expect(attribute(xml, 'testsuite', 'tests')).toBe('4');
+    expect(attribute(xml, 'testsuite', 'tests')).toBe('6');
     expect(attribute(xml, 'testsuite', 'failures')).toBe('1');
     expect(attribute(xml, 'testsuite', 'skipped')).toBe('0');
     expect(attribute(xml, 'testsuite', 'time')).toBe('70.000');
@@ -285,7 +291,14 @@ describe('junit.xml', () => {
     expect(xml).toContain('<property name="seed" value="42"/>');
 
     const names = [...xml.matchAll(/<testcase name="([^"]*)"/g)].map((m) => m[1]);
-    expect(names).toEqual(['run completes', 'results verify', 'correct', 'delivery.p99&lt;500ms']);
+    expect(names).toEqual([
+      'run completes',
+      'load keeps the schedule',
+      'records are acknowledged',
+      'results verify',
+      'correct',
+      'delivery.p99&lt;500ms',
+    ]);
     expect(xml).toMatch(
       /<testcase name="delivery.p99&lt;500ms" classname="gapipe.bench.assertions" time="0">\s*<failure message="delivery.p99 was 612.3ms, not &lt; 500ms"/,
     );
@@ -319,7 +332,7 @@ describe('junit.xml', () => {
     );
     checkWellFormedXml(wrong);
     expect(wrong).toMatch(
-      /<testcase name="results verify"[^>]*>\s*<failure message="results did not verify \(1 of 48 cells differ\)" type="AssertionError">2026-05-01T10:00:00.000Z EU match_end events: expected 10, found 9<\/failure>/,
+      /<testcase name="results verify"[^>]*>\s*<failure message="results do not verify: 1 of 48 cells differ" type="AssertionError">2026-05-01T10:00:00.000Z EU match_end events: expected 10, found 9<\/failure>/,
     );
 
     const unverified = toJUnitXml(
@@ -327,10 +340,10 @@ describe('junit.xml', () => {
     );
     checkWellFormedXml(unverified);
     expect(unverified).toMatch(
-      /<testcase name="results verify"[^>]*>\s*<skipped message="verification did not run"\/>/,
+      /<testcase name="results verify"[^>]*>\s*<skipped message="not verified: the run was stopped early"\/>/,
     );
     expect(unverified).toMatch(
-      /<testcase name="run completes"[^>]*>\s*<failure message="the run was stopped/,
+      /<testcase name="run completes"[^>]*>\s*<failure message="stopped early: 1 min of the planned 1 min measured"/,
     );
     expect(attribute(unverified, 'testsuite', 'skipped')).toBe('1');
     expect(attribute(unverified, 'testsuite', 'failures')).toBe('1');

@@ -127,7 +127,13 @@ describe.each(cases)('report.html of $name', ({ name, result, drawnKinds }) => {
     const { page, problems } = await open(file, 1200);
     try {
       const layouts = await plotLayouts(page);
-      expect(layouts.map((layout) => layout.plot)).toEqual(['latency', 'throughput', 'lag']);
+      expect(layouts.map((layout) => layout.plot)).toEqual([
+        'latency',
+        'throughput',
+        'lag',
+        'instrument',
+        'schedule',
+      ]);
       for (const layout of layouts) {
         expect(layout.width, layout.plot).toBeGreaterThan(0);
         expect(layout.height, layout.plot).toBeGreaterThan(0);

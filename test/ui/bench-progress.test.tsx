@@ -174,6 +174,43 @@ describe('BenchView', () => {
     expect(text).toMatch(/last error: KafkaJSConnectionError: Connection timeout x+…/);
   });
 
+  it('shows how busy the load generator is and how far behind its schedule, beside the consumers', () => {
+    const instrumented: BenchProgress = {
+      ...progress,
+      history: progress.history.map((h, i) => ({ ...h, generatorElu: i % 2 ? 1 : 0.5, scheduleLagMs: 0 })),
+      instrument: {
+        elu: 0.45,
+        cpuCores: 0.43,
+        processCpuCores: 0.6,
+        scheduleLagMs: 3,
+        backlog: 0,
+        inFlight: 120,
+        atInFlightLimit: false,
+        threads: [{ thread: 'main', elu: 0.45, cpuCores: 0.43 }],
+      },
+      pipeline: { elu: 0.12, cpuCores: 0.1, processes: 2 },
+    };
+    const lines = frame(instrumented).split('\n');
+    const row = (name: string) => lines.find((line) => line.startsWith(name)) ?? '';
+    expect(row('generator')).toMatch(/^generator\s+45% busy (█▅){30} on schedule$/);
+    expect(row('consumers')).toBe('consumers      12% busy busiest of 2 processes');
+    expect(lines.join('\n')).not.toContain('share a thread');
+
+    const behind = frame({
+      ...instrumented,
+      pipeline: undefined,
+      instrumentShared: true,
+      instrument: {
+        ...(instrumented.instrument as NonNullable<BenchProgress['instrument']>),
+        elu: 0.99,
+        scheduleLagMs: 1420,
+      },
+    });
+    expect(behind).toMatch(/^generator\s+99% busy [▁▂▃▄▅▆▇█]{60} 1\.4s behind$/m);
+    expect(behind).not.toMatch(/^consumers/m);
+    expect(behind).toContain('target 100,000/s · generator and pipeline share a thread');
+  });
+
   it('waits for the first update', () => {
     expect(frame(undefined)).toContain('starting');
   });
@@ -200,6 +237,18 @@ describe('BenchView', () => {
         visible: latency(0.001),
       },
       errors: Array.from({ length: 1234 }, () => `circuit_breaking_exception ${'y'.repeat(300)}`),
+      instrumentShared: true,
+      instrument: {
+        elu: 1,
+        cpuCores: 12.5,
+        processCpuCores: 64,
+        scheduleLagMs: 123_456_789,
+        backlog: 123_456_789_012,
+        inFlight: 123_456_789,
+        atInFlightLimit: true,
+        threads: [],
+      },
+      pipeline: { elu: 1, processes: 64 },
       totals: {
         produced: 123_456_789_012,
         acknowledged: 123_456_789_012,

@@ -17,6 +17,8 @@ import {
   renderBenchBanner,
   renderBenchSummary,
 } from '../../src/ui/bench.js';
+import { decided, instrumentSummary } from '../bench/fixtures.js';
+import { scenarioResult, seconds } from '../bench/verdict-scenarios.js';
 
 const plain = (text: string) => stripVTControlCharacters(text);
 
@@ -99,6 +101,8 @@ const start: BenchStart = {
   assertions: ['delivery.p99<500ms', 'correct'],
 };
 
+const RUN = { durationMs: 300_000, warmupMs: 30_000, target: 'embedded' as const };
+
 const passed: BenchResult = {
   format: RESULT_FORMAT,
   runId: 'run-1',
@@ -131,73 +135,81 @@ const passed: BenchResult = {
     host: { platform: 'linux', arch: 'x64', cpuModel: 'cpu', cpus: 8, memoryBytes: 1, hostname: 'h' },
     command: 'gapipe bench',
   },
-  summary: {
-    status: 'passed',
-    stopReason: 'completed',
-    failures: [],
-    durationMs: 330_000,
-    measuredMs: 300_000,
-    targetRate: 100_000,
-    achievedRate: 99_870,
-    keptUp: true,
-    throughput: { produced: 99_870, acknowledged: 99_860, consumed: 99_500, written: 270 },
-    totals,
-    maxLag: 4321,
-    latency: { ...latencies, visible: latency(1234) },
-    correct: true,
-    verify: { ok: true, cellsCompared: 5400, cellsDiffering: 0, differences: [] },
-    assertions: [
-      {
-        expression: 'delivery.p99<500ms',
-        passed: true,
-        actual: '12.3ms',
-        message: 'delivery.p99 was 12.3ms, < 500ms',
-      },
-      { expression: 'correct', passed: true, message: 'aggregates match' },
-    ],
-    errors: [],
-  },
+  summary: decided(
+    {
+      stopReason: 'completed',
+      durationMs: 330_000,
+      measuredMs: 300_000,
+      targetRate: 100_000,
+      achievedRate: 99_870,
+      keptUp: true,
+      throughput: { produced: 99_870, acknowledged: 99_860, consumed: 99_500, written: 270 },
+      totals,
+      maxLag: 4321,
+      latency: { ...latencies, visible: latency(1234) },
+      correct: true,
+      verify: { ok: true, cellsCompared: 5400, cellsDiffering: 0, differences: [] },
+      assertions: [
+        {
+          expression: 'delivery.p99<500ms',
+          passed: true,
+          actual: '12.3ms',
+          message: 'delivery.p99 was 12.3ms, < 500ms',
+        },
+        { expression: 'correct', passed: true, message: 'aggregates match' },
+      ],
+      errors: [],
+      instrument: instrumentSummary({ sharedWithPipeline: true }),
+    },
+    [],
+    RUN,
+  ),
   series: [],
   histograms: { 'produce-ack': '', delivery: '', sink: '', visible: '' },
 };
 
+const { verdict: _verdict, status: _status, failures: _failures, ...passedMeasured } = passed.summary;
+
 const failed: BenchResult = {
   ...passed,
-  summary: {
-    ...passed.summary,
-    status: 'failed',
-    stopReason: 'stopped',
-    failures: ['3 of 5,400 aggregate cells differ', 'delivery.p99 was 612.3ms, not < 500ms'],
-    achievedRate: 41_000,
-    keptUp: false,
-    latency: { ...latencies, delivery: latency(612.3), visible: EMPTY },
-    correct: false,
-    verify: {
-      ok: false,
-      cellsCompared: 5400,
-      cellsDiffering: 3,
-      differences: [
-        {
-          window_start: '2026-11-21T16:25:00.000Z',
-          region: 'EU',
-          event_type: 'purchase',
-          field: 'count',
-          expected: 120,
-          actual: 118,
-        },
-      ],
-    },
-    assertions: [
-      {
-        expression: 'delivery.p99<500ms',
-        passed: false,
-        actual: '612.3ms',
-        message: 'delivery.p99 was 612.3ms, not < 500ms',
+  summary: decided(
+    {
+      ...passedMeasured,
+      stopReason: 'stopped',
+      measuredMs: 120_000,
+      achievedRate: 41_000,
+      keptUp: false,
+      latency: { ...latencies, delivery: latency(612.3), visible: EMPTY },
+      correct: false,
+      verify: {
+        ok: false,
+        cellsCompared: 5400,
+        cellsDiffering: 3,
+        differences: [
+          {
+            window_start: '2026-11-21T16:25:00.000Z',
+            region: 'EU',
+            event_type: 'purchase',
+            field: 'count',
+            expected: 120,
+            actual: 118,
+          },
+        ],
       },
-      { expression: 'correct', passed: false, message: '3 cells differ' },
-    ],
-    errors: ['KafkaJSConnectionError: Connection timeout'],
-  },
+      assertions: [
+        {
+          expression: 'delivery.p99<500ms',
+          passed: false,
+          actual: '612.3ms',
+          message: 'delivery.p99 was 612.3ms, not < 500ms',
+        },
+        { expression: 'correct', passed: false, message: '3 cells differ' },
+      ],
+      errors: ['KafkaJSConnectionError: Connection timeout'],
+    },
+    [],
+    RUN,
+  ),
 };
 
 describe('formatLatencyMs', () => {
@@ -254,6 +266,25 @@ describe('formatBenchLine', () => {
     );
   });
 
+  it('says how busy the load generator is and how far behind its schedule', () => {
+    const instrument = {
+      elu: 0.98,
+      cpuCores: 0.97,
+      processCpuCores: 1.1,
+      scheduleLagMs: 1420,
+      backlog: 14_200,
+      inFlight: 0,
+      atInFlightLimit: false,
+      threads: [],
+    };
+    expect(plain(formatBenchLine({ ...progress, instrument }))).toBe(
+      '1m5s/5m30s produced 99,870/s (target 100,000/s) consumed 99,500/s written 270/s lag 1,234 delivery p99 12.3ms generator 98% busy, 1.4s behind errors 0',
+    );
+    expect(
+      plain(formatBenchLine({ ...progress, instrument: { ...instrument, elu: 0.3, scheduleLagMs: 4 } })),
+    ).toContain('generator 30% busy, on schedule');
+  });
+
   it('marks warm-up and counts errors; no delivery p99 before samples', () => {
     const line = plain(
       formatBenchLine({
@@ -296,11 +327,17 @@ describe('renderBenchSummary', () => {
   it('says why a run failed: reasons, shortfall, differences, failed assertions and errors', () => {
     const text = plain(renderBenchSummary(failed));
     const lines = text.trimEnd().split('\n');
-    expect(lines.slice(0, 3)).toEqual([
-      '✘ FAILED embedded · 5m30s, 5m measured · run run-1 (stopped early)',
-      '  - 3 of 5,400 aggregate cells differ',
+    // The verdict, as decided: who limited the run, then every reason with its figure.
+    expect(lines.slice(0, 7)).toEqual([
+      '✘ FAILED embedded · 5m30s, 2m measured · run run-1 (stopped early)',
+      '  pipeline-bound: results do not verify: 3 of 5,400 cells differ',
+      '  - stopped early: 2 min of the planned 5 min measured',
+      '  - fell more than 1 s behind the schedule',
+      '  - results do not verify: 3 of 5,400 cells differ',
       '  - delivery.p99 was 612.3ms, not < 500ms',
+      '  - 3 cells differ',
     ]);
+    expect(failed.summary.verdict.failures).toEqual(lines.slice(2, 7).map((line) => line.slice(4)));
     expect(text).toContain('achieved 41,000/s — could not keep up');
     expect(lines).toContain('  visible           -       -       -        -        -       0');
     expect(lines).toContain('Correctness: ✘ 3 of 5,400 cells differ from the expected values');
@@ -311,6 +348,42 @@ describe('renderBenchSummary', () => {
     expect(lines).toContain('Errors (1):');
     expect(lines).toContain('  KafkaJSConnectionError: Connection timeout');
     expect(text).not.toContain('Results:');
+  });
+
+  it('leads with who limited a failed run, and shows the evidence under Instrument', () => {
+    const result = scenarioResult({
+      seconds: seconds(20, (i) => ({ elu: 0.99, cpu: 0.98, lagMs: i * 100, produced: 9000 })),
+    });
+    const lines = plain(renderBenchSummary(result)).split('\n');
+    expect(lines.slice(1, 3)).toEqual([
+      '  instrument-bound: the load generator used 98% of a core',
+      '  - fell 1.9 s behind the schedule at 25 s (backlog 19,000 events); the load generator used 98% of a core — try --rate 7200/s',
+    ]);
+    const instrument = lines.slice(lines.indexOf('Instrument: the load generator'));
+    expect(instrument[1]).toBe(
+      '  load generator: its thread 99% busy on average (99% at its busiest second), CPU 0.98 cores on average; saturated in 20 of 20 measured seconds; bench process 0.98 cores',
+    );
+    expect(instrument[2]).toBe(
+      '  schedule: at most 1.9 s behind (at 25 s), backlog up to 19,000 events; 9 of 20 measured seconds more than 1 s behind',
+    );
+  });
+
+  it('shows the instrument’s headroom for a passed run, and warns when it was near its limit', () => {
+    const text = plain(
+      renderBenchSummary(
+        scenarioResult({
+          seconds: seconds(20, (i) =>
+            i === 7 ? { elu: 0.95, cpu: 0.94, lagMs: 40 } : { elu: 0.4, cpu: 0.38, lagMs: 3 },
+          ),
+        }),
+      ),
+    );
+    expect(text).toContain(
+      '  ! the load generator was near its limit in 1 of 20 measured seconds (at 13 s: the load generator used 94% of a core) — at a higher rate the figures would describe gapipe, not the pipeline',
+    );
+    expect(text).toContain(
+      'Instrument: the load generator\n  thread 43% busy on average, 95% at its busiest second · CPU 0.41 core on average · at most 40ms behind the schedule\n',
+    );
   });
 
   it('says when correctness could not be verified', () => {

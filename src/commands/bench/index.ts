@@ -19,6 +19,8 @@ measures four latencies from each record's intended send time (produce-ack, deli
 warm-up excluded) and throughput per second. At the end the aggregates are verified against the
 simulator's ground truth: a run whose results are wrong fails whatever its speed. Results go to --out:
 result.json, one .hgrm per latency kind, junit.xml and report.html. --assert gates the exit code for CI.
+The bench also measures its own load generator (event-loop utilisation, CPU, lag behind the schedule)
+and says when it, not the pipeline, limited a run ("instrument-bound").
 With no lab reachable and no Docker, the same pipeline runs in-process (memory broker and store) and
 says so. Press q to stop early; results are still written.`;
 
@@ -80,7 +82,7 @@ says so. Press q to stop early; results are still written.`;
     ephemeral: Flags.boolean({ description: 'Remove the lab afterwards if this run started it' }),
     'find-max': Flags.boolean({
       description:
-        'Search for the highest rate at which delivery p99 stays under --max-p99 and results verify',
+        "Search for the highest rate at which delivery p99 stays under --max-p99 and results verify, and say whether the limit is the pipeline's or gapipe's own",
     }),
     'max-p99': Flags.string({ description: 'Delivery p99 bound for --find-max [default: 500ms]' }),
   };
@@ -157,7 +159,7 @@ says so. Press q to stop early; results are still written.`;
         reporter.done();
         if (!this.jsonEnabled()) process.stdout.write(renderBenchSummary(result, files));
         else process.stderr.write(`Results: ${files.dir}\n`);
-        if (result.summary.status !== 'passed') process.exitCode = 1;
+        process.exitCode = result.summary.verdict.exitCode;
         return result;
       } finally {
         reporter.done();
