@@ -2,9 +2,15 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { startBenchWorker } from '../bench/worker.js';
 import { type ConsumeResult, consume } from '../pipeline/consume.js';
-import { resolveConsumeOptions } from '../pipeline/options.js';
+import { type ConsumeOptions, resolveConsumeOptions } from '../pipeline/options.js';
 import { renderConsumeSummary } from '../ui/consume.js';
 import { createConsumeReporter } from '../ui/consume-progress.js';
+
+/**
+ * How long the process may linger once the consumer has finished: after giving up on a Kafka that
+ * does not answer, kafkajs may still be retrying in the background (a reconnect, a restart timer).
+ */
+const EXIT_GRACE_MS = 500;
 
 export default class Consume extends BaseCommand {
   static override summary = 'Run the aggregation consumer: Kafka → event-time windows → Elasticsearch';
@@ -17,7 +23,13 @@ watermark passes its end. Duplicates (same event_id) count once; later events ar
 window's document and sent to <topic>-late; malformed records go to <topic>-dlq with the reason in
 the gapipe-dlq-reason header. Killed at any moment and restarted, it restores its state from
 Elasticsearch and the documents end up as if it had never stopped. Run several with the same --group
-to share the partitions. Ctrl-C flushes, commits and exits.`;
+to share the partitions. Ctrl-C flushes, commits and exits.
+
+Through a Kafka outage the consumer reconnects and retries its late and dead-letter records; it
+commits nothing past records whose side outputs Kafka has not acknowledged. If Kafka stays
+unreachable for --kafka-timeout it exits with code 5 (KAFKA_UNREACHABLE), so that a supervisor can
+restart it; a restart resumes from the last checkpoint. Ctrl-C or SIGTERM during an outage exits
+within seconds, with code 5 if the last flush could not be made (nothing is lost: it is replayed).`;
 
   static override examples = [
     { description: 'Aggregate the lab’s game-events topic', command: '<%= config.bin %> consume' },
@@ -36,6 +48,10 @@ to share the partitions. Ctrl-C flushes, commits and exits.`;
     {
       description: 'Process what is there and stop once caught up for 10s',
       command: '<%= config.bin %> consume --exit-idle 10s --json',
+    },
+    {
+      description: 'Under a supervisor that restarts it: exit (code 5) after one minute without Kafka',
+      command: '<%= config.bin %> consume --kafka-timeout 1m',
     },
   ];
 
@@ -85,6 +101,10 @@ to share the partitions. Ctrl-C flushes, commits and exits.`;
     'max-unflushed': Flags.string({
       description: 'Records consumed but not yet written before fetching pauses [default: 500000]',
     }),
+    'kafka-timeout': Flags.string({
+      description:
+        'How long Kafka may stay unreachable before the consumer gives up and exits with code 5 [default: 3m]',
+    }),
   };
 
   async run(): Promise<ConsumeResult> {
@@ -111,22 +131,36 @@ to share the partitions. Ctrl-C flushes, commits and exits.`;
       exitIdle: flags['exit-idle'],
       maxUnflushed: flags['max-unflushed'],
       sessionTimeout: flags['session-timeout'],
+      kafkaTimeout: flags['kafka-timeout'],
     });
-    if (flags['bench-ipc']) {
-      // A consumer process of `gapipe bench --consumers N`: figures go to the bench, not the terminal.
-      const worker = startBenchWorker();
-      const result = await consume(options, {
-        reporter: worker.reporter,
-        signal: worker.signal,
-        observer: worker.observer,
-        logger: this.logger,
-      });
-      await worker.finish(result);
-      return result;
+    try {
+      return flags['bench-ipc']
+        ? await this.consumeForBench(options)
+        : await this.consumeHere(options, flags.quiet);
+    } finally {
+      // The result is out and the exit code set by then; nothing left in the background may hold
+      // the process (a supervisor waits for it to exit before restarting it).
+      setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
     }
+  }
+
+  /** A consumer process of `gapipe bench --consumers N`: figures go to the bench, not the terminal. */
+  private async consumeForBench(options: ConsumeOptions): Promise<ConsumeResult> {
+    const worker = startBenchWorker();
+    const result = await consume(options, {
+      reporter: worker.reporter,
+      signal: worker.signal,
+      observer: worker.observer,
+      logger: this.logger,
+    });
+    await worker.finish(result);
+    return result;
+  }
+
+  private async consumeHere(options: ConsumeOptions, quiet: boolean): Promise<ConsumeResult> {
     const reporter = createConsumeReporter({
       plain: this.plainOutput,
-      quiet: flags.quiet || this.jsonEnabled(),
+      quiet: quiet || this.jsonEnabled(),
     });
     const controller = new AbortController();
     const interrupt = () => {

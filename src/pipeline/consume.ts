@@ -84,18 +84,30 @@ export async function consume(options: ConsumeOptions, deps: ConsumeDeps = {}): 
   let ticker: NodeJS.Timeout | undefined;
   try {
     deps.reporter?.started(describeConsume(options, metrics?.url));
-    await consumer.start();
+    const interrupted = new Promise<'interrupted'>((resolve) => {
+      if (deps.signal?.aborted) resolve('interrupted');
+      deps.signal?.addEventListener('abort', () => resolve('interrupted'), { once: true });
+    });
+    // Connecting can take a while when Kafka is down: a signal meanwhile ends it at once.
+    const starting = consumer.start();
+    starting.catch(() => {});
+    if ((await Promise.race([starting, interrupted])) === 'interrupted') {
+      await consumer.stop();
+      return { ...consumer.snapshot(), stopReason: 'interrupted' };
+    }
     const stopReason = await new Promise<ConsumeStopReason>((resolve, reject) => {
       let quietSince: number | undefined;
-      const onAbort = () => resolve('interrupted');
-      if (deps.signal?.aborted) onAbort();
-      deps.signal?.addEventListener('abort', onAbort, { once: true });
+      void interrupted.then(resolve);
       consumer.done.catch(reject);
       ticker = setInterval(() => {
         latest = consumer.snapshot();
         deps.reporter?.update(latest);
         if (options.exitIdleMs === undefined) return;
-        const quiet = latest.partitions.length > 0 && latest.partitions.every((p) => p.idle || p.lag === 0);
+        // While Kafka does not answer, "no new records" says nothing about the topic.
+        const quiet =
+          latest.partitions.length > 0 &&
+          latest.partitions.every((p) => p.idle || p.lag === 0) &&
+          latest.kafkaError === undefined;
         const recent = latest.consumedPerSec > 0;
         if (quiet && !recent) {
           quietSince ??= clock.now();

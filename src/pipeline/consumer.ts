@@ -9,10 +9,17 @@
  *   3. each partition's checkpoint is written;
  *   4. the replay point of each partition is committed to Kafka.
  * A crash before 3 replays from the previous checkpoint and rewrites the same documents; Kafka
- * offsets never get ahead of what Elasticsearch holds.
+ * offsets never get ahead of what Elasticsearch holds. Commits run in the background, one at a time:
+ * they only report progress (a restart starts from the checkpoint), so a slow broker never holds up
+ * the next flush.
  *
- * Backpressure: while the store fails (or unflushed records exceed a bound), fetching is paused and
- * flushes are retried with backoff; nothing is committed until they succeed.
+ * Backpressure: while the store fails, side outputs are unacknowledged, or unflushed records exceed a
+ * bound, fetching is paused and flushes are retried with backoff; nothing is committed until they
+ * succeed.
+ *
+ * Kafka outages: the client reconnects by itself and side outputs are retried, for up to
+ * `kafkaTimeoutMs` without an answer from Kafka; then the consumer fails with KAFKA_UNREACHABLE so a
+ * supervisor can restart it. stop() is bounded by `stopTimeoutMs` whatever is down.
  */
 import { type Clock, systemClock } from '../clock.js';
 import { GapipeError, toGapipeError } from '../errors.js';
@@ -24,6 +31,7 @@ import {
   type PartitionCheckpoint,
 } from './aggregator.js';
 import { decodeEvent } from './decode.js';
+import { SideOutputQueue, SideOutputsPendingError } from './side-outputs.js';
 import { type AggregateStore, type RawEvent, RetryableStoreError, type WriteStats } from './store.js';
 import {
   type BatchControl,
@@ -51,6 +59,13 @@ export interface ConsumerOptions {
   maxUnflushedRecords: number;
   /** Longest wait between two flush attempts while the store fails. */
   maxBackoffMs: number;
+  /**
+   * How long Kafka may go without answering (no heartbeat, fetch or commit; late/dead-letter records
+   * unacknowledged) before the consumer gives up with KAFKA_UNREACHABLE. Default 3 minutes.
+   */
+  kafkaTimeoutMs?: number;
+  /** How long stop() keeps trying to flush before it gives up (a restart replays the rest). Default 3 s. */
+  stopTimeoutMs?: number;
 }
 
 /** Seeks back for missing records before the partition is declared unreadable. */
@@ -61,7 +76,20 @@ export const CONSUMER_DEFAULTS = {
   idleTimeoutMs: 30_000,
   maxUnflushedRecords: 500_000,
   maxBackoffMs: 5000,
+  // Longer than a broker restart or a couple of minutes of outage; Kafka's producer gives a record 2m.
+  kafkaTimeoutMs: 180_000,
+  stopTimeoutMs: 3000,
 };
+
+/** How often the consumer checks on Kafka. */
+const WATCH_INTERVAL_MS = 1000;
+/**
+ * Silence after which Kafka counts as unreachable for the progress view and --exit-idle: a healthy
+ * client heartbeats every few seconds, and fetches wait at most 5 s.
+ */
+const SILENCE_MS = 15_000;
+/** Longest wait of a running flush for side outputs before it is retried (and fetching paused). */
+const SIDE_OUTPUT_WAIT_MS = 5000;
 
 /** What the consumer measures per record, for `gapipe bench`. */
 export interface ConsumerObserver {
@@ -96,20 +124,36 @@ export class AggregationConsumer {
   private readonly clock: Clock;
   private readonly partitions = new Map<number, PartitionState>();
   private readonly restoring = new Map<number, Promise<PartitionState>>();
+  private readonly kafkaTimeoutMs: number;
+  private readonly stopTimeoutMs: number;
   private assigned: number[] = [];
   private paused = false;
   private running = false;
+  private started = false;
   private stopping = false;
   private fatal: Error | undefined;
   private readonly startedAtMs: number;
   private flushTimer: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  private watchTimer: Promise<void> | undefined;
+  private readonly wakers = new Set<() => void>();
   private flushing: Promise<void> | undefined;
+  private committing: Promise<void> | undefined;
+  private readonly commitQueue = new Map<number, number>();
+  /** What the consumer knows about Kafka's health. */
+  private readonly kafka = {
+    /** The transport reports contact (onContact), so silence means something. */
+    watched: false,
+    lastContactMs: 0,
+    /** The last failure since the last contact. */
+    lastError: undefined as string | undefined,
+    /** The problem last reported to the user, to report changes once. */
+    reported: undefined as string | undefined,
+  };
   private unflushedRecords = 0;
   private failingSinceMs: number | undefined;
   private sinkError: string | undefined;
   private raw: RawEvent[] = [];
-  private readonly sideOutputs = new SideOutputQueue();
+  private readonly sideOutputs: SideOutputQueue;
   /** Intended send times of records applied since the last flush (for the sink latency). */
   private pendingIntended = new Float64Array(1024);
   private pendingIntendedCount = 0;
@@ -136,8 +180,18 @@ export class AggregationConsumer {
     private readonly deps: ConsumerDeps,
   ) {
     this.clock = deps.clock ?? systemClock;
+    this.kafkaTimeoutMs = options.kafkaTimeoutMs ?? CONSUMER_DEFAULTS.kafkaTimeoutMs;
+    this.stopTimeoutMs = options.stopTimeoutMs ?? CONSUMER_DEFAULTS.stopTimeoutMs;
     this.startedAtMs = this.clock.now();
     this.rate.atMs = this.startedAtMs;
+    this.kafka.lastContactMs = this.startedAtMs;
+    this.sideOutputs = new SideOutputQueue({
+      produce: (topic, records) => deps.transport.produce(topic, records),
+      clock: this.clock,
+      maxBackoffMs: options.maxBackoffMs,
+      onFailure: (error) => this.noteKafkaError(error),
+      onAcknowledged: () => this.noteKafkaContact(),
+    });
     this.done = new Promise<void>((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
@@ -147,6 +201,7 @@ export class AggregationConsumer {
 
   async start(): Promise<void> {
     await this.deps.store.prepare();
+    if (this.stopping) return;
     this.running = true;
     await this.deps.transport.start({
       onAssignment: (partitions) => this.onAssignment(partitions),
@@ -155,38 +210,86 @@ export class AggregationConsumer {
       },
       onBatch: (batch, control) => this.onBatch(batch, control),
       onFatal: (error) => this.fail(error),
+      onContact: () => {
+        this.kafka.watched = true;
+        this.noteKafkaContact();
+      },
+      onConnectionError: (error) => this.noteKafkaError(error),
     });
+    if (this.stopping) return;
+    this.started = true;
+    this.kafka.lastContactMs = this.clock.now();
     this.flushTimer = this.flushLoop();
+    this.watchTimer = this.watchLoop();
   }
 
-  /** Flushes everything, commits, and leaves the group. */
+  /**
+   * Flushes what was consumed, commits, and leaves the group — within `stopTimeoutMs`. When Kafka or
+   * the store is down that long, it gives up and rejects: nothing is lost, the next start replays
+   * from the last checkpoint.
+   */
   async stop(): Promise<void> {
     if (this.stopping) return this.done;
     this.stopping = true;
-    this.wake?.();
-    await this.deps.transport.stop().catch(() => {});
+    const deadline = this.clock.now() + this.stopTimeoutMs;
     this.running = false;
-    this.wake?.();
+    // Fetching stops (batches arriving now are handed back) while the last flush runs, so the flush
+    // still has the group membership to commit with and the producer for the side outputs.
+    this.deps.transport.pause(this.assigned);
+    this.sideOutputs.cancelWaits();
+    this.wakeAll();
     await this.flushTimer;
-    if (!this.fatal) {
-      // Final flush: retried like any other until it succeeds or the store fails for good.
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await this.flush();
-          break;
-        } catch (error) {
-          if (!(error instanceof RetryableStoreError) || attempt >= 20) {
-            this.fatal ??= toGapipeError(error);
-            break;
-          }
-          await this.clock.sleep(Math.min(250 * 2 ** attempt, this.options.maxBackoffMs));
-        }
-      }
+    await this.watchTimer;
+    if (this.started && !this.fatal) {
+      const failure = await this.finalFlush(deadline);
+      if (failure) this.fatal = failure;
+      else await this.waitForCommits(deadline);
     }
+    this.sideOutputs.close();
+    const leaving = this.deps.transport.stop().catch(() => {});
+    // Leaving the group takes the coordinator: while Kafka does not answer, do not wait for it (the
+    // group drops this member after its session timeout).
+    const unreachable =
+      this.kafkaDown(this.clock.now()) ||
+      (this.fatal as GapipeError | undefined)?.code === 'KAFKA_UNREACHABLE';
+    if (!unreachable) await leaving;
     await this.deps.store.close();
     if (this.fatal) this.rejectDone(this.fatal);
     else this.resolveDone();
     return this.done;
+  }
+
+  /** The last flush, retried until `deadline`; the error to exit with when it never succeeded. */
+  private async finalFlush(deadline: number): Promise<GapipeError | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.flush(Math.max(0, deadline - this.clock.now()));
+        return undefined;
+      } catch (error) {
+        if (!(error instanceof RetryableStoreError)) return toGapipeError(error);
+        const left = deadline - this.clock.now();
+        if (left <= 0) return this.stopFailure(error);
+        await this.clock.sleep(Math.min(250 * 2 ** attempt, this.options.maxBackoffMs, left));
+      }
+    }
+  }
+
+  private stopFailure(error: RetryableStoreError): GapipeError {
+    const budget = formatSeconds(this.stopTimeoutMs);
+    const replay =
+      'Nothing is lost: the next start replays the records since the last checkpoint (at least once to the late and dead-letter topics).';
+    if (error instanceof SideOutputsPendingError) {
+      return new GapipeError(
+        'KAFKA_UNREACHABLE',
+        `Stopped without the last flush: Kafka did not acknowledge ${error.records} late/dead-letter records within ${budget}${error.reason === undefined ? '' : `: ${error.reason}`}`,
+        { cause: error, nextSteps: `Check that Kafka is up. ${replay}` },
+      );
+    }
+    return new GapipeError(
+      'ELASTICSEARCH_UNREACHABLE',
+      `Stopped without the last flush: Elasticsearch did not take it within ${budget}: ${error.message}`,
+      { cause: error, nextSteps: `Check that Elasticsearch is up. ${replay}` },
+    );
   }
 
   snapshot(): ConsumeSnapshot {
@@ -199,6 +302,7 @@ export class AggregationConsumer {
       this.rate.consumed = this.totals.consumed;
       this.rate.written = this.totals.written;
     }
+    const kafkaError = this.kafkaProblem(now);
     const partitions: PartitionSnapshot[] = [];
     let openWindows = 0;
     let openCells = 0;
@@ -231,6 +335,7 @@ export class AggregationConsumer {
       partitions,
       backpressure: this.paused,
       sinkError: this.sinkError,
+      ...(kafkaError === undefined ? {} : { kafkaError }),
       rssBytes: process.memoryUsage.rss(),
     };
   }
@@ -244,7 +349,7 @@ export class AggregationConsumer {
       if (!partitions.includes(partition)) this.partitions.delete(partition);
     }
     this.deps.logger?.debug(`assigned partitions [${partitions.join(', ')}] of ${this.options.topic}`);
-    if (this.paused) this.deps.transport.pause(partitions);
+    if (this.paused || this.stopping) this.deps.transport.pause(partitions);
   }
 
   private async restore(partition: number, control: BatchControl): Promise<PartitionState> {
@@ -294,6 +399,7 @@ export class AggregationConsumer {
 
   private async onBatch(batch: TransportBatch, control: BatchControl): Promise<BatchResult> {
     if (this.fatal || this.stopping) return { seekTo: batch.records[0]?.offset ?? 0 };
+    this.noteKafkaContact();
     const { partition } = batch;
     let state = this.partitions.get(partition);
     if (!state) {
@@ -365,8 +471,8 @@ export class AggregationConsumer {
       this.sideEffects(outcome, decoded, record, partition, late, dead);
     }
     if (batch.records.length > 0) state.lastRecordAtMs = now;
-    if (late.length > 0) this.sideOutputs.enqueue(this.deps.transport, this.options.lateTopic, late);
-    if (dead.length > 0) this.sideOutputs.enqueue(this.deps.transport, this.options.deadLetterTopic, dead);
+    if (late.length > 0) this.sideOutputs.enqueue(this.options.lateTopic, late);
+    if (dead.length > 0) this.sideOutputs.enqueue(this.options.deadLetterTopic, dead);
     if (this.unflushedRecords >= this.options.maxUnflushedRecords) this.setPaused(true);
     return {};
   }
@@ -448,7 +554,11 @@ export class AggregationConsumer {
         await this.flush();
         backoff = 0;
       } catch (error) {
-        if (error instanceof RetryableStoreError) {
+        if (error instanceof SideOutputsPendingError) {
+          // Kafka's side: the outage watch reports it and decides when to give up.
+          this.setPaused(true);
+          backoff = Math.min(Math.max(250, backoff * 2), this.options.maxBackoffMs);
+        } else if (error instanceof RetryableStoreError) {
           this.noteSinkFailure(error);
           backoff = Math.min(Math.max(250, backoff * 2), this.options.maxBackoffMs);
         } else {
@@ -458,29 +568,34 @@ export class AggregationConsumer {
     }
   }
 
+  /** A sleep that stop() and fail() cut short. */
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      let settled = false;
       const finish = () => {
-        if (settled) return;
-        settled = true;
-        this.wake = undefined;
+        if (!this.wakers.delete(finish)) return;
         resolve();
       };
-      this.wake = finish;
+      this.wakers.add(finish);
       this.clock.sleep(ms).then(finish);
     });
   }
 
-  /** One flush; concurrent callers share it. */
-  flush(): Promise<void> {
-    this.flushing ??= this.flushOnce().finally(() => {
+  private wakeAll(): void {
+    for (const wake of [...this.wakers]) wake();
+  }
+
+  /**
+   * One flush; concurrent callers share it. `sideOutputWaitMs` bounds the wait for late and
+   * dead-letter records to be acknowledged before the flush fails (and is retried).
+   */
+  flush(sideOutputWaitMs = SIDE_OUTPUT_WAIT_MS): Promise<void> {
+    this.flushing ??= this.flushOnce(sideOutputWaitMs).finally(() => {
       this.flushing = undefined;
     });
     return this.flushing;
   }
 
-  private async flushOnce(): Promise<void> {
+  private async flushOnce(sideOutputWaitMs: number): Promise<void> {
     const nowIso = new Date(this.clock.now()).toISOString();
     const batches: FlushBatch[] = [];
     for (const state of this.partitions.values()) {
@@ -500,7 +615,7 @@ export class AggregationConsumer {
       this.deps.logger?.debug(
         `flush: ${batches.reduce((n, b) => n + b.upserts.length, 0)} documents, ${raw.length} raw events`,
       );
-      await this.sideOutputs.drain();
+      await this.sideOutputs.drain(sideOutputWaitMs);
       stats = await this.deps.store.writeDocuments(batches, raw);
       for (const batch of batches) this.partitions.get(batch.partition)?.aggregator.acknowledge(batch);
       this.totals.written += stats.written;
@@ -526,18 +641,45 @@ export class AggregationConsumer {
       const state = this.partitions.get(batch.partition);
       if (state) state.flushedPosition = batch.position;
     }
-    const commits = batches.map((b) => ({ partition: b.partition, offset: b.checkpoint.replayFrom }));
-    try {
-      await this.deps.transport.commit(commits);
-      for (const { partition, offset } of commits) {
-        const state = this.partitions.get(partition);
-        if (state) state.committed = offset;
-      }
-    } catch (error) {
-      // Only progress reporting suffers: the checkpoint in the store is what a restart uses.
-      this.deps.logger?.debug(`commit failed (${(error as Error).message}); the checkpoint stands`);
-    }
+    for (const batch of batches) this.commitQueue.set(batch.partition, batch.checkpoint.replayFrom);
+    this.startCommits();
     this.setPaused(this.unflushedRecords >= this.options.maxUnflushedRecords);
+  }
+
+  private startCommits(): void {
+    if (this.committing || this.commitQueue.size === 0) return;
+    this.committing = this.commitLoop().finally(() => {
+      this.committing = undefined;
+      this.startCommits();
+    });
+  }
+
+  /** Commits the latest replay points, one commit at a time, until none is waiting. */
+  private async commitLoop(): Promise<void> {
+    while (this.commitQueue.size > 0) {
+      const commits = [...this.commitQueue].map(([partition, offset]) => ({ partition, offset }));
+      this.commitQueue.clear();
+      try {
+        await this.deps.transport.commit(commits);
+        this.noteKafkaContact();
+        for (const { partition, offset } of commits) {
+          const state = this.partitions.get(partition);
+          if (state) state.committed = offset;
+        }
+      } catch (error) {
+        // Only progress reporting suffers: the checkpoint in the store is what a restart uses.
+        this.deps.logger?.debug(`commit failed (${(error as Error).message}); the checkpoint stands`);
+        if (this.running) this.noteKafkaError(error as Error);
+      }
+    }
+  }
+
+  /** The commits of the last flush, while there is time: they let the group resume where this stopped. */
+  private async waitForCommits(deadline: number): Promise<void> {
+    const timeUp = this.clock.sleep(Math.max(0, deadline - this.clock.now())).then(() => true);
+    while (this.committing) {
+      if (await Promise.race([this.committing.then(() => false), timeUp])) return;
+    }
   }
 
   /**
@@ -573,7 +715,8 @@ export class AggregationConsumer {
   }
 
   private setPaused(paused: boolean): void {
-    if (paused === this.paused) return;
+    // Stopping keeps every partition paused for good.
+    if (paused === this.paused || this.stopping) return;
     this.paused = paused;
     const partitions = this.assigned;
     if (paused) this.deps.transport.pause(partitions);
@@ -624,11 +767,84 @@ export class AggregationConsumer {
     for (const value of current) this.notePending(value);
   }
 
+  // ——— Kafka's health ———
+
+  private noteKafkaContact(): void {
+    this.kafka.lastContactMs = this.clock.now();
+    this.kafka.lastError = undefined;
+  }
+
+  private noteKafkaError(error: Error): void {
+    this.kafka.lastError = error.message;
+  }
+
+  /** Side outputs keep failing, or a transport that reports contact has gone silent. */
+  private kafkaDown(now: number): boolean {
+    if (this.sideOutputs.failingSinceMs !== undefined) return true;
+    return this.kafka.watched && now - this.kafka.lastContactMs >= SILENCE_MS;
+  }
+
+  /** What is wrong with Kafka right now, in a few words; undefined while it answers. */
+  private kafkaProblem(now: number): string | undefined {
+    const failingSince = this.sideOutputs.failingSinceMs;
+    if (failingSince !== undefined) {
+      const error = this.sideOutputs.lastError;
+      return `late/dead-letter records not acknowledged for ${formatSeconds(now - failingSince)}${error ? `: ${error.message}` : ''}`;
+    }
+    const silence = now - this.kafka.lastContactMs;
+    if (this.kafka.watched && silence >= SILENCE_MS) {
+      return `no answer for ${formatSeconds(silence)}${this.kafka.lastError ? `: ${this.kafka.lastError}` : ''}`;
+    }
+    return this.kafka.lastError;
+  }
+
+  private async watchLoop(): Promise<void> {
+    while (this.running && !this.fatal) {
+      await this.sleep(WATCH_INTERVAL_MS);
+      if (!this.running || this.stopping || this.fatal) break;
+      this.checkKafka();
+    }
+  }
+
+  /** Reports outages as they start and end, and gives up on one that lasts longer than the budget. */
+  private checkKafka(): void {
+    const now = this.clock.now();
+    const problem = this.kafkaProblem(now);
+    const failingSince = this.sideOutputs.failingSinceMs;
+    const silentFor = this.kafka.watched ? now - this.kafka.lastContactMs : 0;
+    const sideOutputsFor = failingSince === undefined ? 0 : now - failingSince;
+    if (Math.max(silentFor, sideOutputsFor) >= this.kafkaTimeoutMs) {
+      this.fail(
+        new GapipeError(
+          'KAFKA_UNREACHABLE',
+          `Gave up after ${formatSeconds(this.kafkaTimeoutMs)} without Kafka (${this.deps.transport.description}): ${problem ?? 'no answer'}`,
+          {
+            nextSteps:
+              'Check that the broker is up (`gapipe lab status`), then start gapipe consume again — it resumes from its last checkpoint; a supervisor can simply restart it. --kafka-timeout sets how long to wait',
+          },
+        ),
+      );
+      return;
+    }
+    // One line when an outage starts and one when it ends; the snapshot carries the details.
+    const isDown = problem !== undefined && this.kafkaDown(now);
+    if (isDown && this.kafka.reported === undefined) {
+      this.kafka.reported = problem;
+      this.deps.logger?.warn(
+        `Kafka: ${problem}; retrying for up to ${formatSeconds(this.kafkaTimeoutMs)} in all`,
+      );
+    } else if (!isDown && this.kafka.reported !== undefined) {
+      this.kafka.reported = undefined;
+      this.deps.logger?.info('Kafka answers again');
+    }
+  }
+
   private fail(error: unknown): void {
     if (this.fatal) return;
     this.fatal = toGapipeError(error);
     this.running = false;
-    this.wake?.();
+    this.sideOutputs.close();
+    this.wakeAll();
     void this.deps.transport.stop().catch(() => {});
     void this.deps.store.close();
     this.rejectDone(this.fatal);
@@ -641,38 +857,11 @@ function parseIntended(text: string | undefined): number | undefined {
   return Number.isFinite(value) ? value : undefined;
 }
 
-/**
- * Late and dead-letter records, sent in order and retried until Kafka takes them; a flush waits for
- * everything handed over before it.
- */
-class SideOutputQueue {
-  private tail: Promise<void> = Promise.resolve();
-  private failure: Error | undefined;
-
-  enqueue(transport: ConsumerTransport, topic: string, records: OutgoingRecord[]): void {
-    this.tail = this.tail.then(async () => {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await transport.produce(topic, records);
-          this.failure = undefined;
-          return;
-        } catch (error) {
-          this.failure = error as Error;
-          await new Promise((resolve) => setTimeout(resolve, Math.min(200 * 2 ** attempt, 5000)));
-        }
-      }
-    });
-  }
-
-  /** Resolves when everything enqueued so far is acknowledged; throws (retryable) while Kafka refuses it. */
-  async drain(): Promise<void> {
-    const tail = this.tail;
-    const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 10_000).unref());
-    const result = await Promise.race([tail.then(() => 'ok' as const), timeout]);
-    if (result === 'timeout') {
-      throw new RetryableStoreError(
-        `late/dead-letter records not yet acknowledged by Kafka${this.failure ? `: ${this.failure.message}` : ''}`,
-      );
-    }
-  }
+/** 45000 → "45s", 90000 → "1m30s", 180000 → "3m". */
+function formatSeconds(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  const rest = seconds % 60;
+  return rest === 0 ? `${minutes}m` : `${minutes}m${rest}s`;
 }

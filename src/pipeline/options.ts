@@ -21,6 +21,8 @@ export const CONSUME_DEFAULTS = {
 };
 
 export interface ConsumeOptions extends ConsumerOptions {
+  kafkaTimeoutMs: number;
+  stopTimeoutMs: number;
   brokers: string[];
   esUrl: string;
   index: string;
@@ -56,6 +58,7 @@ export interface ConsumeInput {
   exitIdle?: string | undefined;
   maxUnflushed?: string | undefined;
   sessionTimeout?: string | undefined;
+  kafkaTimeout?: string | undefined;
 }
 
 function duration(flag: string, text: string | undefined, fallback: number, min: number): number {
@@ -203,6 +206,9 @@ export function resolveConsumeOptions(input: ConsumeInput): ConsumeOptions {
     indexRaw: input.indexRaw ?? false,
     maxUnflushedRecords,
     maxBackoffMs: CONSUME_DEFAULTS.maxBackoffMs,
+    // Above the 5 s in which a healthy client is heard from at least once.
+    kafkaTimeoutMs: duration('kafka-timeout', input.kafkaTimeout, CONSUME_DEFAULTS.kafkaTimeoutMs, 10_000),
+    stopTimeoutMs: CONSUME_DEFAULTS.stopTimeoutMs,
     sessionTimeoutMs: duration(
       'session-timeout',
       input.sessionTimeout,

@@ -55,6 +55,13 @@ export interface TransportHandlers {
   onRebalancing?(): void;
   /** A non-retriable failure: the consumer cannot go on. */
   onFatal(error: Error): void;
+  /**
+   * Kafka answered (a heartbeat, a group join). A transport that calls this does so at least every
+   * few seconds while Kafka is reachable, so the consumer can take a long silence for an outage.
+   */
+  onContact?(): void;
+  /** A request to Kafka failed and the transport is retrying it (reconnecting, rejoining). */
+  onConnectionError?(error: Error): void;
 }
 
 export interface OutgoingRecord {
@@ -69,12 +76,19 @@ export interface ConsumerTransport {
   pause(partitions: number[]): void;
   resume(partitions: number[]): void;
   commit(offsets: Array<{ partition: number; offset: number }>): Promise<void>;
-  /** Sends records to another topic, acks=all; resolves when all are acknowledged. */
+  /**
+   * Sends records to another topic, acks=all; resolves when all are acknowledged. A failed send may
+   * be retried: the next call reconnects if it has to.
+   */
   produce(topic: string, records: OutgoingRecord[]): Promise<void>;
   /** Partition count of the consumed topic. */
   partitionCount(): Promise<number>;
+  /** Leaves the group and disconnects; bounded in time even while Kafka is unreachable. */
   stop(): Promise<void>;
 }
+
+/** How long stop() waits for the clients to leave the group and disconnect. */
+const DISCONNECT_TIMEOUT_MS = 2000;
 
 export interface KafkaTransportOptions {
   brokers: string[];
@@ -94,6 +108,7 @@ export class KafkaTransport implements ConsumerTransport {
   private readonly consumer;
   private readonly producer;
   private producerConnected: Promise<void> | undefined;
+  private stopped: Promise<void> | undefined;
   private readonly removers: Array<() => void> = [];
 
   constructor(private readonly options: KafkaTransportOptions) {
@@ -116,7 +131,16 @@ export class KafkaTransport implements ConsumerTransport {
       maxBytes: 64 * 1024 * 1024,
       retry: { retries: 12, initialRetryTime: 300, maxRetryTime: 5000 },
     });
-    this.producer = this.kafka.producer({ allowAutoTopicCreation: false, idempotent: false });
+    // A client of its own with few retries inside kafkajs (connect and metadata included), so that a
+    // send fails within seconds during an outage and the consumer's retry loop — backoff, outage
+    // budget, prompt stop — stays in charge.
+    this.producer = new Kafka({
+      clientId: options.clientId ?? 'gapipe-consume',
+      brokers: options.brokers,
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: 3000,
+      retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 2000 },
+    }).producer({ allowAutoTopicCreation: false, idempotent: false });
   }
 
   async start(handlers: TransportHandlers): Promise<void> {
@@ -138,6 +162,11 @@ export class KafkaTransport implements ConsumerTransport {
         });
       }
       await this.consumer.connect();
+      // Stopped while connecting: do not join the group after all.
+      if (this.stopped) {
+        await this.consumer.disconnect().catch(() => {});
+        return;
+      }
     } catch (error) {
       if (error instanceof GapipeError) throw error;
       throw new GapipeError('KAFKA_UNREACHABLE', `Kafka is not reachable at ${brokers}`, {
@@ -147,16 +176,23 @@ export class KafkaTransport implements ConsumerTransport {
     } finally {
       await admin.disconnect().catch(() => {});
     }
-    const { GROUP_JOIN, REBALANCING, CRASH } = this.consumer.events;
+    const { GROUP_JOIN, REBALANCING, CRASH, HEARTBEAT } = this.consumer.events;
     this.removers.push(
       this.consumer.on(GROUP_JOIN, (event) => {
+        handlers.onContact?.();
         const assigned = event.payload.memberAssignment[this.options.topic] ?? [];
         handlers.onAssignment([...assigned].sort((a, b) => a - b));
       }),
+      // A heartbeat is only reported when the coordinator answered it; the runner sends one at least
+      // every fetch wait (5 s), paused or not. (FETCH is no sign of life: with every partition paused
+      // kafkajs reports it without asking the broker.)
+      this.consumer.on(HEARTBEAT, () => handlers.onContact?.()),
       this.consumer.on(REBALANCING, () => handlers.onRebalancing?.()),
       this.consumer.on(CRASH, (event) => {
-        // kafkajs restarts itself after retriable failures; anything else ends the consumer.
-        if (!event.payload.restart) handlers.onFatal(event.payload.error);
+        // kafkajs restarts itself after retriable failures (a broker outage among them), for as long
+        // as it takes: the consumer decides when an outage has lasted too long. Anything else ends it.
+        if (event.payload.restart) handlers.onConnectionError?.(event.payload.error);
+        else handlers.onFatal(event.payload.error);
       }),
     );
     await this.consumer.subscribe({
@@ -208,14 +244,20 @@ export class KafkaTransport implements ConsumerTransport {
 
   async produce(topic: string, records: OutgoingRecord[]): Promise<void> {
     if (records.length === 0) return;
-    this.producerConnected ??= this.producer.connect();
+    if (this.stopped)
+      throw new Error('the consumer is stopping: late/dead-letter records are no longer sent');
     try {
+      this.producerConnected ??= this.producer.connect();
       await this.producerConnected;
+      await this.producer.send({ topic, acks: -1, messages: records });
     } catch (error) {
+      // The next attempt starts from a fresh connection: kafkajs does not reconnect a producer whose
+      // connect failed, and one that was disconnected answers every send with "The producer is
+      // disconnected".
       this.producerConnected = undefined;
+      await this.producer.disconnect().catch(() => {});
       throw error;
     }
-    await this.producer.send({ topic, acks: -1, messages: records });
   }
 
   async partitionCount(): Promise<number> {
@@ -229,10 +271,26 @@ export class KafkaTransport implements ConsumerTransport {
     }
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    this.stopped ??= this.disconnect();
+    return this.stopped;
+  }
+
+  private async disconnect(): Promise<void> {
     for (const remove of this.removers.splice(0)) remove();
-    await this.consumer.disconnect().catch(() => {});
-    if (this.producerConnected) await this.producer.disconnect().catch(() => {});
+    const disconnected = Promise.all([
+      this.consumer.disconnect().catch(() => {}),
+      this.producerConnected ? this.producer.disconnect().catch(() => {}) : undefined,
+    ]);
+    // While Kafka is down, leaving the group waits for requests that will not be answered: give up on
+    // it (the group drops this member after its session timeout anyway).
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, DISCONNECT_TIMEOUT_MS);
+      timer.unref();
+    });
+    await Promise.race([disconnected, timeout]);
+    clearTimeout(timer);
   }
 }
 

@@ -119,6 +119,8 @@ export interface ConsumeSnapshot {
   backpressure: boolean;
   /** Last sink error message while retrying, cleared on success. */
   sinkError: string | undefined;
+  /** What is wrong with Kafka while it does not answer (or refuses side outputs); absent when fine. */
+  kafkaError?: string;
   flushes: number;
   failedFlushes: number;
   rssBytes: number;

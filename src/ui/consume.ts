@@ -47,9 +47,10 @@ export function totalLag(partitions: PartitionSnapshot[]): number {
   return partitions.reduce((sum, p) => sum + p.lag, 0);
 }
 
-/** "PAUSED (Elasticsearch: …)" while backpressure holds fetching, else "". */
+/** "PAUSED (Elasticsearch: …)" or "PAUSED (Kafka: …)" while backpressure holds fetching, else "". */
 export function describePause(s: ConsumeSnapshot): string {
   if (!s.backpressure) return '';
+  if (s.sinkError === undefined && s.kafkaError !== undefined) return `PAUSED (Kafka: ${s.kafkaError})`;
   return `PAUSED (Elasticsearch: ${s.sinkError ?? 'behind, waiting for flushes to finish'})`;
 }
 

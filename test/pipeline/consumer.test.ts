@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/clock.js';
+import { GapipeError } from '../../src/errors.js';
+import { createRecordingLogger, type Logger } from '../../src/log.js';
 import { AggregationConsumer, CONSUMER_DEFAULTS, type ConsumerOptions } from '../../src/pipeline/consumer.js';
 import { MemoryStore } from '../../src/pipeline/store.js';
 import type {
@@ -11,6 +13,7 @@ import type {
   TransportRecord,
 } from '../../src/pipeline/transport.js';
 import { WINDOWING_DEFAULTS } from '../../src/pipeline/windows.js';
+import { StepClock, settle } from './step-clock.js';
 
 const T0 = Date.parse('2026-11-21T20:00:00.000Z');
 
@@ -49,6 +52,12 @@ class FakeTransport implements ConsumerTransport {
   commits: Array<{ partition: number; offset: number }> = [];
   produced: Array<{ topic: string; record: OutgoingRecord }> = [];
   paused = new Set<number>();
+  /** The broker is gone: sends fail and commits hang, as kafkajs's do. */
+  down = false;
+  /** Sends fail while the broker still answers the consumer. */
+  refuseSends = false;
+  produceAttempts = 0;
+  stopped = false;
   async start(handlers: TransportHandlers): Promise<void> {
     this.handlers = handlers;
   }
@@ -58,16 +67,33 @@ class FakeTransport implements ConsumerTransport {
   resume(partitions: number[]): void {
     for (const p of partitions) this.paused.delete(p);
   }
+  private hungCommits: Array<(error: Error) => void> = [];
   async commit(offsets: Array<{ partition: number; offset: number }>): Promise<void> {
+    // kafkajs keeps retrying a commit inside while the coordinator is away.
+    if (this.down) return new Promise((_, reject) => this.hungCommits.push(reject));
     this.commits.push(...offsets);
   }
+  /** The broker is back: what hung fails, and the coordinator answers heartbeats again. */
+  recover(): void {
+    this.down = false;
+    for (const reject of this.hungCommits.splice(0)) reject(new Error('Connection closed'));
+    this.contact();
+  }
   async produce(topic: string, records: OutgoingRecord[]): Promise<void> {
+    this.produceAttempts++;
+    if (this.down || this.refuseSends) throw new Error('The producer is disconnected');
     for (const r of records) this.produced.push({ topic, record: r });
   }
   async partitionCount(): Promise<number> {
     return 2;
   }
-  async stop(): Promise<void> {}
+  async stop(): Promise<void> {
+    this.stopped = true;
+  }
+  /** A heartbeat the coordinator answered. */
+  contact(): void {
+    this.handlers.onContact?.();
+  }
   batch(partition: number, records: TransportRecord[], highWatermark?: number) {
     const control: BatchControl = { heartbeat: async () => {}, isActive: () => true };
     return this.handlers.onBatch(
@@ -103,10 +129,17 @@ afterEach(async () => {
   for (const c of consumers.splice(0)) await c.stop().catch(() => {});
 });
 
-async function setup(overrides: Partial<ConsumerOptions> = {}, store = new MemoryStore()) {
+async function setup<C extends Clock = StillClock>(
+  overrides: Partial<ConsumerOptions> = {},
+  store = new MemoryStore(),
+  clock: C = new StillClock() as unknown as C,
+  logger?: Logger,
+) {
   const transport = new FakeTransport();
-  const clock = new StillClock();
-  const consumer = new AggregationConsumer({ ...options, ...overrides }, { transport, store, clock });
+  const consumer = new AggregationConsumer(
+    { ...options, ...overrides },
+    { transport, store, clock, ...(logger ? { logger } : {}) },
+  );
   consumers.push(consumer);
   await consumer.start();
   transport.handlers.onAssignment([0, 1]);
@@ -172,6 +205,21 @@ describe('AggregationConsumer', () => {
     expect(transport.commits).toEqual([{ partition: 1, offset: 0 }]);
     expect(consumer.snapshot().backpressure).toBe(false);
     expect([...transport.paused]).toEqual([]);
+  });
+
+  it('keeps committing after flushes that had nothing to write', async () => {
+    const { transport, consumer } = await setup();
+    await consumer.flush();
+    await consumer.flush();
+    await transport.batch(0, [record(0, event(T0))]);
+    await consumer.flush();
+    await transport.batch(1, [record(0, event(T0))]);
+    await consumer.flush();
+    await settle();
+    expect(transport.commits).toEqual([
+      { partition: 0, offset: 0 },
+      { partition: 1, offset: 0 },
+    ]);
   });
 
   it('pauses fetching when too many records wait for a flush', async () => {
@@ -257,6 +305,200 @@ describe('AggregationConsumer', () => {
     transport.handlers.onAssignment([0, 1]);
     await transport.batch(0, [record(0, event(T0)), record(1, event(T0 + 1))]);
     expect(consumer.snapshot()).toMatchObject({ replayed: 1, consumed: 2 });
+  });
+});
+
+describe('AggregationConsumer through a Kafka outage', () => {
+  const MALFORMED = '{"schema":1,"event_id":';
+
+  /** A consumer on a clock that moves only when told, with a transport that reports heartbeats. */
+  async function outage(overrides: Partial<ConsumerOptions> = {}) {
+    const logger = createRecordingLogger();
+    const clock = new StepClock(T0);
+    const parts = await setup({ kafkaTimeoutMs: 60_000, ...overrides }, new MemoryStore(), clock, logger);
+    parts.transport.contact();
+    let outcome: unknown = 'running';
+    parts.consumer.done.then(
+      () => {
+        outcome = 'stopped';
+      },
+      (error) => {
+        outcome = error;
+      },
+    );
+    /** Stops the consumer the way a signal would, moving the clock until it has. */
+    const stop = async (): Promise<{ stopped: unknown; tookMs: number }> => {
+      let stopped: unknown = 'pending';
+      parts.consumer.stop().then(
+        () => {
+          stopped = 'resolved';
+        },
+        (error) => {
+          stopped = error;
+        },
+      );
+      const tookMs = await clock.advanceUntil(() => stopped !== 'pending', 60_000);
+      return { stopped, tookMs };
+    };
+    /** A minute of Kafka answering heartbeats, as a healthy client does every few seconds. */
+    const healthy = async (ms: number): Promise<void> => {
+      for (let t = 0; t < ms; t += 1000) {
+        parts.transport.contact();
+        await clock.advance(1000);
+      }
+    };
+    return { ...parts, logger, outcome: () => outcome, stop, healthy };
+  }
+
+  it('retries dead-letter records until Kafka is back, and writes and commits nothing past them before', async () => {
+    const { transport, store, clock, consumer, logger, healthy, stop } = await outage();
+    transport.down = true;
+    await transport.batch(0, [
+      record(0, event(T0 + 1000)),
+      record(1, MALFORMED),
+      record(2, event(T0 + 2000)),
+    ]);
+    await clock.advance(40_000);
+    expect(store.documents.size).toBe(0);
+    expect(store.checkpoints.size).toBe(0);
+    expect(transport.commits).toEqual([]);
+    expect(transport.produced).toEqual([]);
+    // Backoff up to 5 s between attempts: the retry loop waits, it does not spin.
+    expect(transport.produceAttempts).toBeGreaterThan(5);
+    expect(transport.produceAttempts).toBeLessThan(20);
+    const during = consumer.snapshot();
+    expect(during.backpressure).toBe(true);
+    expect([...transport.paused]).toEqual([0, 1]);
+    expect(during.kafkaError).toMatch(
+      /^late\/dead-letter records not acknowledged for \d+s: The producer is disconnected$/,
+    );
+    expect(logger.lines.filter((l) => l.startsWith('warn Kafka: late/dead-letter records'))).toHaveLength(1);
+
+    transport.recover();
+    await healthy(10_000);
+    expect(transport.produced.map((p) => [p.topic, p.record.headers['gapipe-source-offset']])).toEqual([
+      ['game-events-dlq', '1'],
+    ]);
+    expect([...store.documents.values()].map((d) => d.source)).toMatchObject([{ events: 2, last_offset: 2 }]);
+    expect(store.checkpoints.get('game-events:0')?.source).toMatchObject({ position: 2 });
+    expect(transport.commits.at(-1)).toEqual({ partition: 0, offset: 0 });
+    expect(consumer.snapshot()).toMatchObject({ backpressure: false, deadLettered: 1, consumed: 3 });
+    expect(consumer.snapshot().kafkaError).toBeUndefined();
+    expect(logger.lines).toContain('info Kafka answers again');
+    expect([...transport.paused]).toEqual([]);
+    expect((await stop()).stopped).toBe('resolved');
+  });
+
+  it('gives up with KAFKA_UNREACHABLE once Kafka has not answered for the Kafka timeout', async () => {
+    const { transport, clock, consumer, outcome } = await outage({ kafkaTimeoutMs: 60_000 });
+    await transport.batch(0, [record(0, event(T0))]);
+    await clock.advance(3000);
+    transport.contact();
+    const lastContact = clock.now();
+    transport.down = true;
+    await clock.advance(50_000);
+    expect(outcome()).toBe('running');
+    expect(consumer.snapshot().kafkaError).toMatch(/^no answer for 50s$/);
+    await clock.advanceUntil(() => outcome() !== 'running', 30_000);
+    const failure = outcome() as GapipeError;
+    expect(failure).toBeInstanceOf(GapipeError);
+    expect(failure.code).toBe('KAFKA_UNREACHABLE');
+    expect(failure.exitCode).toBe(5);
+    expect(failure.message).toBe('Gave up after 1m without Kafka (fake): no answer for 1m');
+    expect(failure.nextSteps).toMatch(/start gapipe consume again.*--kafka-timeout/);
+    expect(clock.now() - lastContact).toBeGreaterThanOrEqual(60_000);
+    expect(clock.now() - lastContact).toBeLessThanOrEqual(61_000);
+    expect(transport.stopped).toBe(true);
+  });
+
+  it('gives up when Kafka refuses dead-letter records for the Kafka timeout, even while it answers heartbeats', async () => {
+    const { transport, clock, outcome } = await outage({ kafkaTimeoutMs: 30_000 });
+    transport.refuseSends = true;
+    await transport.batch(0, [record(0, MALFORMED)]);
+    const startedAt = clock.now();
+    while (outcome() === 'running' && clock.now() - startedAt < 60_000) {
+      transport.contact();
+      await clock.advance(1000);
+    }
+    expect(outcome()).toMatchObject({
+      code: 'KAFKA_UNREACHABLE',
+      message: expect.stringMatching(
+        /^Gave up after 30s without Kafka \(fake\): late\/dead-letter records not acknowledged for 30s: The producer is disconnected$/,
+      ),
+    });
+    expect(clock.now() - startedAt).toBeLessThanOrEqual(31_000);
+  });
+
+  it('survives an outage shorter than the Kafka timeout without a word beyond a warning', async () => {
+    const { transport, store, clock, logger, outcome, healthy, stop } = await outage({
+      kafkaTimeoutMs: 60_000,
+    });
+    await transport.batch(0, [record(0, event(T0))]);
+    transport.down = true;
+    await clock.advance(55_000);
+    transport.recover();
+    await transport.batch(0, [record(1, event(T0 + 1000))]);
+    await healthy(30_000);
+    expect(outcome()).toBe('running');
+    expect(logger.lines.filter((l) => l.startsWith('warn'))).toEqual([
+      'warn Kafka: no answer for 15s; retrying for up to 1m in all',
+    ]);
+    expect(logger.lines).toContain('info Kafka answers again');
+    expect(store.checkpoints.get('game-events:0')?.source).toMatchObject({ position: 1 });
+    expect(transport.commits.at(-1)).toEqual({ partition: 0, offset: 0 });
+    expect((await stop()).stopped).toBe('resolved');
+  });
+
+  it('stops within the stop timeout during an outage, and says that the last flush was not made', async () => {
+    const { transport, store, clock, stop } = await outage();
+    transport.down = true;
+    await transport.batch(0, [record(0, event(T0)), record(1, MALFORMED)]);
+    await clock.advance(3000);
+    const { stopped, tookMs } = await stop();
+    expect(tookMs).toBeLessThanOrEqual(3000 + 100);
+    expect(stopped).toMatchObject({
+      code: 'KAFKA_UNREACHABLE',
+      message:
+        'Stopped without the last flush: Kafka did not acknowledge 1 late/dead-letter records within 3s: The producer is disconnected',
+      nextSteps: expect.stringMatching(/Nothing is lost: the next start replays/),
+    });
+    expect(store.documents.size).toBe(0);
+    expect(store.checkpoints.size).toBe(0);
+    expect(transport.commits).toEqual([]);
+    expect(transport.stopped).toBe(true);
+    // Nothing keeps retrying behind the stopped consumer.
+    const attempts = transport.produceAttempts;
+    await clock.advance(60_000);
+    expect(transport.produceAttempts).toBe(attempts);
+  });
+
+  it('stops cleanly during an outage when nothing waits for Kafka: the store gets the last flush', async () => {
+    const { transport, store, stop } = await outage();
+    transport.down = true;
+    await transport.batch(0, [record(0, event(T0)), record(1, event(T0 + 1))]);
+    // The commit does not come back; the stop does not wait for it longer than its timeout.
+    const { stopped, tookMs } = await stop();
+    expect(stopped).toBe('resolved');
+    expect(tookMs).toBeLessThanOrEqual(3000 + 100);
+    expect(store.checkpoints.get('game-events:0')?.source).toMatchObject({ position: 1 });
+    expect(transport.commits).toEqual([]);
+    expect(transport.stopped).toBe(true);
+  });
+
+  it('commits the last flush before leaving the group', async () => {
+    const { transport, consumer } = await outage();
+    await transport.batch(1, [record(0, event(T0)), record(1, event(T0 + 1))]);
+    let stoppedTransportBeforeCommit: boolean | undefined;
+    const commit = transport.commit.bind(transport);
+    transport.commit = async (offsets) => {
+      stoppedTransportBeforeCommit = transport.stopped;
+      await commit(offsets);
+    };
+    await consumer.stop();
+    expect(stoppedTransportBeforeCommit).toBe(false);
+    expect(transport.commits).toEqual([{ partition: 1, offset: 0 }]);
+    expect(transport.stopped).toBe(true);
+    await settle();
   });
 });
 
