@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { resolveSimulateOptions, type SimulateInput } from '../simulators/options.js';
@@ -36,6 +37,15 @@ player (1000 players at 10ms = 100,000 events/s); as N/s it is the total. Progre
     {
       description: 'A preset scenario with a launch spike',
       command: '<%= config.bin %> simulate --scenario launch-day',
+    },
+    {
+      description: 'Four generator threads, each with its own shard of the players and its own producer',
+      command: '<%= config.bin %> simulate --workers 4 --rate 200000/s --duration 5m',
+    },
+    {
+      description: 'Half of the stream on this machine (run 1/2 with the same flags on another)',
+      command:
+        '<%= config.bin %> simulate --shard 0/2 --seed 7 --start-time 2026-11-21T20:00:00Z --manifest truth-0.json',
     },
     {
       description: "The generator's own throughput",
@@ -94,10 +104,28 @@ player (1000 players at 10ms = 100,000 events/s); as N/s it is the total. Progre
     }),
     acks: Flags.string({ description: 'Kafka acks: all, 1 or 0 [default: all]' }),
     compression: Flags.string({ description: 'Kafka compression: none or gzip [default: none]' }),
-    idempotent: Flags.boolean({ description: 'Idempotent Kafka producer (needs --acks all)' }),
-    'batch-size': Flags.string({ description: 'Records per Kafka produce request [default: 2000]' }),
+    idempotent: Flags.boolean({
+      allowNo: true,
+      description:
+        'Idempotent Kafka producer: retries are never written twice [default: on with --acks all]; --no-idempotent turns it off',
+    }),
+    'batch-size': Flags.string({
+      description: "Most records in one partition's Kafka batch [default: 4000]",
+    }),
     linger: Flags.string({
       description: 'How long a partly filled Kafka batch waits, e.g. 5ms [default: 5ms]',
+    }),
+    'delivery-timeout': Flags.string({
+      description:
+        'How long a Kafka record is retried (broker restart, leader change) before it counts as failed [default: 120s]',
+    }),
+    workers: Flags.string({
+      description:
+        'Generator threads, each with its own shard of the players and its own producer [default: one per core, at most 8; 1 for stdout and file]',
+    }),
+    shard: Flags.string({
+      description:
+        'Produce only shard I of N (0-based) of the stream, e.g. 2/4: N machines with the same flags together produce the one-machine stream (needs --seed and --start-time)',
     }),
     'max-in-flight': Flags.string({
       description: 'Records sent but not yet acknowledged before generation waits [default: 100000]',
@@ -135,8 +163,12 @@ player (1000 players at 10ms = 100,000 events/s); as N/s it is the total. Progre
       idempotent: flags.idempotent,
       batchSize: flags['batch-size'],
       linger: flags.linger,
+      deliveryTimeout: flags['delivery-timeout'],
     };
+    input.workers = flags.workers;
+    input.shard = flags.shard;
     const options = resolveSimulateOptions(input, scenario?.input ?? {}, {
+      cores: availableParallelism(),
       nowMs: Date.now(),
       fallbackSeed: randomInt(0, 2 ** 32),
       scenarioName: scenario?.name,

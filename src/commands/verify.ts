@@ -24,6 +24,9 @@ export default class Verify extends BaseCommand {
 - unique players: equal when the cell has no late events. With late events only a bound holds, found ≤ expected ≤ found + late events: such cells are "bounded", not differences.
 - A manifest cell without documents is "missing"; documents the manifest does not list are "unexpected".
 - Documents not yet final are counted but not held against the result.
+- Records the simulator's producer gave up on are already taken out of the manifest's counts; their cells are listed as the producer's failures (unique players there are checked as a bound), never as the pipeline's differences.
+
+A run sharded over machines (\`gapipe simulate --shard I/N\`) writes one manifest per shard: pass them all (--manifest a.json --manifest b.json …) and they are combined into the run's ground truth, after checking they are the shards of one run (same run id, seed and split; every shard once).
 
 Prints the differences (at most 50 rows; --json lists them all). Exits 1 when any cell differs, 0 when all match. --wait re-reads every second until they match or the time is up.`;
 
@@ -37,6 +40,11 @@ Prints the differences (at most 50 rows; --json lists them all). Exits 1 when an
       command: '<%= config.bin %> verify --manifest truth.json --wait 60s',
     },
     {
+      description: 'A run sharded over three machines: combine their manifests',
+      command:
+        '<%= config.bin %> verify --manifest truth-0.json --manifest truth-1.json --manifest truth-2.json',
+    },
+    {
       description: 'Another cluster, index and topic, as JSON',
       command:
         '<%= config.bin %> verify --manifest truth.json --es http://es:9200 --index gapipe-aggregates-test --topic game-events-2 --json',
@@ -45,7 +53,9 @@ Prints the differences (at most 50 rows; --json lists them all). Exits 1 when an
 
   static override flags = {
     manifest: Flags.string({
-      description: 'Ground-truth file written by `gapipe simulate --manifest FILE` (required)',
+      description:
+        'Ground-truth file written by `gapipe simulate --manifest FILE` (required); repeat it for each shard of a --shard I/N run',
+      multiple: true,
     }),
     es: Flags.string({
       description: 'Elasticsearch URL',
@@ -64,7 +74,8 @@ Prints the differences (at most 50 rows; --json lists them all). Exits 1 when an
 
   async run(): Promise<VerifyResult> {
     const { flags } = await this.parse(Verify);
-    if (flags.manifest === undefined || flags.manifest.trim() === '') {
+    const manifests = (flags.manifest ?? []).filter((path) => path.trim() !== '');
+    if (manifests.length === 0) {
       throw invalidFlag(
         '--manifest is required: the ground-truth file of the run to check',
         'Write one with `gapipe simulate --sink kafka --manifest truth.json`, then run `gapipe verify --manifest truth.json`',
@@ -75,7 +86,7 @@ Prints the differences (at most 50 rows; --json lists them all). Exits 1 when an
     const reader = new ElasticsearchAggregateReader(url);
     try {
       const result = await verify(
-        { manifestPath: flags.manifest, index: flags.index, topic: flags.topic, waitMs },
+        { manifestPath: manifests, index: flags.index, topic: flags.topic, waitMs },
         {
           reader,
           // Progress on stderr through the logger, which --quiet and --json silence.

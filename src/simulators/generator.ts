@@ -1,31 +1,61 @@
 /**
- * The traffic generator: turns the schedule's arrivals into event records, deterministically.
+ * The traffic generator: turns the schedule's arrivals into event records, deterministically, for
+ * the whole stream or for one shard of its players.
  *
- * Each arrival (from the merged Poisson process, see schedule.ts) becomes one record. The arrival is
- * assigned to a region with probability proportional to players × the region's activity at that
- * event time (regions.ts), then to a player of that region uniformly; the player's session state
- * machine decides the event:
+ * Each arrival (from the merged Poisson process, see schedule.ts) becomes exactly one record. The
+ * arrival is assigned to a region with probability proportional to players × the region's activity
+ * at that event time (regions.ts), then to a player of that region uniformly; the player's session
+ * state machine decides the event:
  *
  *   offline ─join→ lobby ─match_start→ in match ─(enemy_defeated | item_purchase | level_up)*→
  *   match_end → lobby → … → player_leave → offline (a later arrival makes the player rejoin)
  *
  * Spend is heavy-tailed: most players never pay; payers are minnows, dolphins or whales, each with a
- * log-normal purchase propensity and price points skewed by class. Disorder is injected per record at
- * the configured rates. Content and order depend only on the seed and the options — never on wall
- * time or on how fast the sink is — so two runs with the same seed are byte-identical.
+ * log-normal purchase propensity and price points skewed by class. Content and order depend only on
+ * the seed and the options — never on wall time or on how fast the sink is — so two runs with the
+ * same seed are byte-identical.
  *
- * Hot path (see bench/generator.ts): player state in one int32 row per player, events written as
- * bytes from pre-encoded fragments into an arena (encoding.ts), one PRNG per concern; no JSON.stringify,
- * no per-event closures, and no object per event besides the record handed to the sink.
+ * Sharding (shard.ts): a generator owns the players p with p mod count = index. Everything about a
+ * record depends only on the global walk and on its own player, never on other players' events, so
+ * the shards of a split together produce exactly the records of the whole stream:
+ * - The walk (one arrival time, one region and one player draw per arrival, from the `arrivals` and
+ *   `players` streams) is the same for every shard; each shard walks all of it and keeps its own.
+ * - A player's content comes from the player's own PRNG stream, whose state lives in the player's row.
+ * - Disorder is decided per record by a hash of the seed and the record's index in the walk:
+ *   malformed (the event is generated, then corrupted), out-of-order (event time set back by up to
+ *   max(1 s, 8 mean gaps between arrivals), at most 10 s: the record goes out after events that
+ *   happened later), late (set back by --late-by). A duplicate re-sends a player's event, byte for
+ *   byte, in place of that player's next record — an at-least-once client sending it again — if
+ *   that comes within RESEND_WINDOW_MS (a player who sends less often than that re-sends nothing, so
+ *   with very sparse players fewer duplicates come out than asked for); the chances are scaled so the
+ *   configured fractions hold over all records.
+ * Record counts are exact: --events N is N arrivals, each one record in exactly one shard.
+ *
+ * Cost model: walking one arrival costs a few tens of nanoseconds (an exponential draw, a region
+ * and a player draw); generating a record about a microsecond. A shard of N walks N arrivals per
+ * record of its own, so up to a few dozen shards the cost stays dominated by its own records.
+ *
+ * Hot path (see bench/generator.ts): player state in one int32 row per player (16 ints, one cache
+ * line, the PRNG state included), events written as bytes from pre-encoded fragments into an arena
+ * (encoding.ts); no JSON.stringify, no per-event closures, and no object per event besides the record
+ * handed to the sink.
  */
 import { ascii, ByteWriter, centsToJsonNumber, FragmentStore, IsoTimeWriter } from './encoding.js';
 import { buildIdentityPools, type IdentityPools, PRICE_POINTS_CENTS } from './identities.js';
-import { corruptEvent } from './malformed.js';
-import { EVENT_TYPES, type EventType, type GroundTruthObserver } from './manifest.js';
+import { corruptEvent, MALFORMED_KINDS, type MalformedKind } from './malformed.js';
+import {
+  EVENT_TYPES,
+  type EventType,
+  type GroundTruthObserver,
+  type RecordFacts,
+  type RecordKind,
+  type ResendGroup,
+} from './manifest.js';
 import type { SimulateOptions } from './options.js';
-import { Sfc32, STREAMS, WeightedChoice } from './prng.js';
+import { hashKey, recordHash, Sfc32, STREAMS, WeightedChoice } from './prng.js';
 import { PLATFORMS, REGION_PROFILES, type RegionCode, regionActivityAt, splitPlayers } from './regions.js';
-import { ArrivalProcess, RateSchedule } from './schedule.js';
+import { RateSchedule } from './schedule.js';
+import { playersInShard, type ShardSpec, WHOLE_STREAM } from './shard.js';
 import type { RecordHeaders, SinkRecord } from './sinks/types.js';
 
 export type GeneratorOptions = Pick<
@@ -54,18 +84,43 @@ export class PlayerIds {
   }
 }
 
+const RECORD_KINDS: readonly RecordKind[] = ['event', 'duplicate', 'malformed'];
+const KIND_EVENT = 0;
+const KIND_DUPLICATE = 1;
+const KIND_MALFORMED = 2;
+
+/**
+ * Region, type, kind, late flag, malformed kind and price (cents, below 2¹⁴) in one small integer:
+ * a record carries its facts without growing by more than a field.
+ */
+function packFacts(
+  region: number,
+  type: number,
+  kind: number,
+  late: boolean,
+  priceCents: number,
+  malformed = 0,
+): number {
+  return region | (type << 3) | (kind << 6) | (late ? 256 : 0) | (malformed << 9) | (priceCents << 13);
+}
+
+const TS_FIELD = Buffer.from('"ts":"');
+
 /**
  * A record as the generator hands it over. The key and headers are built only if a sink asks for
  * them (a file or null sink never does; with a million players, a cached key per player would cost a
- * cache miss per event).
+ * cache miss per event). It carries its ground-truth facts, so a record the producer finally gives up
+ * on can be taken out of the manifest.
  */
-export class GeneratedRecord implements SinkRecord {
+export class GeneratedRecord implements SinkRecord, RecordFacts {
   constructor(
     private readonly player: number,
     private readonly ids: PlayerIds,
     readonly value: string | Buffer,
     readonly intendedMs: number,
     private readonly runId: string,
+    private readonly facts = 0,
+    readonly resendGroup: ResendGroup | undefined = undefined,
   ) {}
 
   get key(): string {
@@ -74,6 +129,42 @@ export class GeneratedRecord implements SinkRecord {
 
   get headers(): RecordHeaders {
     return { 'gapipe-intended-ts': String(Math.round(this.intendedMs)), 'gapipe-run-id': this.runId };
+  }
+
+  /**
+   * The event time, read from the record's own bytes: needed only for the rare record that fails,
+   * so no record carries it as a field.
+   */
+  get tsMs(): number {
+    const value = typeof this.value === 'string' ? Buffer.from(this.value) : this.value;
+    const at = value.indexOf(TS_FIELD);
+    if (at < 0) return Number.NaN;
+    const start = at + TS_FIELD.length;
+    return Date.parse(value.toString('latin1', start, value.indexOf(34, start)));
+  }
+
+  get priceCents(): number {
+    return this.facts >>> 13;
+  }
+
+  get recordKind(): RecordKind {
+    return RECORD_KINDS[(this.facts >>> 6) & 3] as RecordKind;
+  }
+
+  get regionIndex(): number {
+    return this.facts & 7;
+  }
+
+  get typeIndex(): number {
+    return (this.facts >>> 3) & 7;
+  }
+
+  get late(): boolean {
+    return (this.facts & 256) !== 0;
+  }
+
+  get malformedKind(): MalformedKind | undefined {
+    return ((this.facts >>> 6) & 3) === KIND_MALFORMED ? MALFORMED_KINDS[(this.facts >>> 9) & 15] : undefined;
   }
 }
 
@@ -99,10 +190,14 @@ const KILL = 4;
 const PURCHASE = 5;
 const LEVEL_UP = 6;
 
-// Session states.
+// Session states, in the low bits of F_STATE; the flags above them.
 const OFFLINE = 0;
 const LOBBY = 1;
 const IN_MATCH = 2;
+const STATE_MASK = 3;
+const LEVEL_UP_PENDING = 4;
+/** The player has a copy waiting to be re-sent with its next record (in `pending`). */
+const COPY_PENDING = 8;
 
 // Columns of a player's row in `world` (int32).
 const PLAYER_FIELDS = 16;
@@ -117,19 +212,18 @@ const F_FRAGMENT_LENGTH = 6;
 const F_MODE = 7;
 const F_LEVEL = 8;
 const F_XP = 9;
-const F_LEVEL_UP_PENDING = 10;
-const F_SPENDER = 11;
 /** Purchase probability per action, in units of 2⁻³¹. */
-const F_PURCHASE = 12;
-const F_PLATFORM = 13;
-const F_COUNTRY = 14;
-const F_CLIENT_VERSION = 15;
+const F_PURCHASE = 10;
+/** Fixed traits, packed: spender class (2 bits), client version (2), platform (4), country index (from bit 8). */
+const F_TRAITS = 11;
+/** The player's PRNG state (4 int32s). */
+const F_RNG = 12;
 const PROBABILITY_SCALE = 2 ** 31;
-// Columns of a player's row in `times` (float64): milliseconds from the run's event-time start, and the match id.
+// Columns of a player's row in `times` (float64): milliseconds from the run's event-time start, and the match count.
 const TIME_FIELDS = 4;
 const T_SESSION_START = 0;
 const T_MATCH_START = 1;
-const T_MATCH_ID = 2;
+const T_MATCH_NO = 2;
 
 // Pre-encoded pieces of the event text, in field order.
 const EVENT_ID_PREFIX = ascii('{"schema":1,"event_id":"');
@@ -139,6 +233,7 @@ const LEAVE_PREFIX = ascii(',"session_length_s":');
 const MATCH_PREFIX = ascii(',"match_id":"m-');
 const LEVEL_PREFIX = ascii(',"level":');
 const QUOTE = 34;
+const DASH = 45;
 const CLOSE_BRACE = 125;
 
 /** Spender classes: never pays, minnow, dolphin, whale (shares of the player base and base propensity). */
@@ -193,40 +288,80 @@ const CLIENT_VERSIONS: ReadonlyArray<readonly [string, number]> = [
 const EXTRA_MATCHES_MEAN = 2;
 const MIN_ACTIONS = 3;
 const EXTRA_ACTIONS_MEAN = 12;
-const RING_SIZE = 64;
-const MAX_HOLD_SLOTS = 8;
+
+/**
+ * A copy waits at most this long (intended time) for its player's next record; later it is dropped.
+ * Copies thus reach a consumer within 30 s of their original: a consumer allowing 30 s of lateness
+ * or more (10 minutes by default) still has the window open and counts the copy as a duplicate.
+ */
+export const RESEND_WINDOW_MS = 30_000;
+/** Out-of-order events are set back by up to max(1 s, 8 mean arrival gaps), never more than this. */
+export const OUT_OF_ORDER_MAX_MS = 10_000;
+const OUT_OF_ORDER_MIN_SPAN_MS = 1000;
+const OUT_OF_ORDER_GAPS = 8;
+
+// Salts of the per-record disorder decisions (recordHash).
+const SALT_MALFORMED = 1;
+const SALT_OUT_OF_ORDER = 2;
+const SALT_OUT_OF_ORDER_BY = 3;
+const SALT_LATE = 4;
+const SALT_LATE_BY = 5;
+const SALT_RESEND = 6;
 
 function xpForNextLevel(level: number): number {
   return 300 + 100 * level;
 }
 
-interface HeldEvent {
+/** A valid event kept to be sent again with its player's next record. */
+interface PendingCopy {
   value: Buffer;
   tsMs: number;
   region: number;
   type: number;
-  player: number;
   priceCents: number;
-  releaseAt: number;
+  /** Offset (intended time) of the last time it was sent. */
+  sentOffset: number;
+  group: ResendGroup;
 }
 
 export class TrafficGenerator {
   readonly schedule: RateSchedule;
-  private readonly arrivals: ArrivalProcess;
-  private readonly content: Sfc32;
-  private readonly chaos: Sfc32;
+  /** The share of the schedule's arrivals this generator's shard receives, on average. */
+  readonly share: number;
+  /** The arrival process (see schedule.ts), walked in Λ-space: time is only computed for own arrivals. */
+  private readonly arrivalRng: Sfc32;
+  /** Λ of the last arrival walked. */
+  private expected = 0;
+  /** The run ends at this Λ (--duration, or where the stages reach 0/s for good). */
+  private readonly expectedLimit: number;
+  /** Region and player of each arrival: the walk every shard shares. */
+  private readonly who: Sfc32;
+  /** Loaded with a player's own state for each of its events (see generate). */
+  private readonly playerRng: Sfc32;
+  private readonly corruptRng: Sfc32;
+  private readonly seed: number;
+  private readonly disorderKey: number;
+  private readonly shardIndex: number;
+  private readonly shardCount: number;
   private readonly pools: IdentityPools;
   private readonly regions: readonly RegionCode[];
   private readonly startTimeMs: number;
-  private readonly durationLimitMs: number;
   private readonly eventLimit: number;
   private readonly disorder: GeneratorOptions['disorder'];
-  private readonly perRecordDisorder: boolean;
-  private readonly keepRing: boolean;
 
-  private nextOffset = Number.POSITIVE_INFINITY;
-  private lastOffset = 0;
+  // Per-record chances, scaled so the configured fractions hold over all records (see the constructor).
+  private readonly malformedChance: number;
+  private readonly outOfOrderChance: number;
+  private readonly lateChance: number;
+  private readonly resendChance: number;
+
+  // The walk and the next arrival of this shard.
+  private walkedCount = 0;
   private arrivalsDone = false;
+  private nextOffset = Number.POSITIVE_INFINITY;
+  private nextPlayer = 0;
+  private nextRegion = 0;
+  private nextIndex = 0;
   private emitted = 0;
   private intendedBaseMs = 0;
   private runId = '';
@@ -235,24 +370,28 @@ export class TrafficGenerator {
   // Regions.
   private readonly regionStart: Int32Array;
   private readonly regionCount: Int32Array;
-  private regionChoice: WeightedChoice | undefined;
-  private regionChoiceUntilMs = Number.NEGATIVE_INFINITY;
+  /** Cumulative region weights (players × activity) of the current simulated minute, ending at 1. */
+  private readonly regionCumulative: Float64Array;
+  /** Players per unit of `u` within each region's slice of the cumulative weights. */
+  private readonly regionScale: Float64Array;
+  /** Λ at which the next simulated minute starts (the weights change once per minute). */
+  private regionUntilExpected = Number.NEGATIVE_INFINITY;
   private readonly regionJson: string[];
 
   /**
-   * Player state, one row of PLAYER_FIELDS int32s per player (64 bytes: one cache line). With a
-   * million players the generator is bound by memory latency, and a row per player touches one line
-   * where an array per field touched a dozen.
+   * State of this shard's players, one row of PLAYER_FIELDS int32s per player (64 bytes: one cache
+   * line), indexed by the player's place in the shard. With a million players the generator is bound
+   * by memory latency, and a row per player touches one line where an array per field touched a dozen.
    */
   private readonly world: Int32Array;
   /**
-   * Per player: session start, match start (ms from the start) and match id, as doubles. Touched only
-   * by joins, leaves and match starts and ends, so they live apart from the hot row.
+   * Per player: session start, match start (ms from the start) and match count, as doubles. Touched
+   * only by joins, leaves and match starts and ends, so they live apart from the hot row.
    */
   private readonly times: Float64Array;
   private readonly ids: PlayerIds;
   private readonly playerFragments: FragmentStore;
-  private matchCounter = 0;
+  private readonly pending = new Map<number, PendingCopy>();
 
   // Choices and pre-built payload text.
   private readonly enemyChoice = new WeightedChoice(ENEMIES.map(([, w]) => w));
@@ -267,23 +406,11 @@ export class TrafficGenerator {
 
   // The event being built (fields instead of a returned object: no allocation per event).
   private genTsMs = 0;
-  private genRegion = 0;
   private genType = 0;
-  private genPlayer = 0;
   private genPriceCents = 0;
   /** Payload parameters chosen by the state machine, written after the common fields. */
   private payloadIndex = 0;
   private payloadNumber = 0;
-
-  // Disorder.
-  private readonly held: HeldEvent[] = [];
-  private readonly ringValue: Buffer[] = new Array(RING_SIZE).fill(Buffer.alloc(0));
-  private readonly ringPlayer = new Int32Array(RING_SIZE);
-  private readonly ringTs = new Float64Array(RING_SIZE);
-  private readonly ringRegion = new Uint8Array(RING_SIZE);
-  private readonly ringType = new Uint8Array(RING_SIZE);
-  private ringCount = 0;
-  private ringNext = 0;
 
   // Stats.
   private readonly typeCounts = new Float64Array(EVENT_TYPES.length);
@@ -293,20 +420,41 @@ export class TrafficGenerator {
   private malformedCount = 0;
   private outOfOrderCount = 0;
 
-  constructor(options: GeneratorOptions) {
+  /** `shard`: the players this generator owns (default: all of them). */
+  constructor(options: GeneratorOptions, shard: ShardSpec = WHOLE_STREAM) {
     const seed = options.seed >>> 0;
+    this.seed = seed;
+    this.disorderKey = hashKey(seed, STREAMS.disorder);
+    this.shardIndex = shard.index;
+    this.shardCount = shard.count;
+    this.share = 1 / shard.count;
     this.schedule = new RateSchedule(options.startRate, options.stages);
-    this.arrivals = new ArrivalProcess(this.schedule, new Sfc32(seed, STREAMS.arrivals));
-    this.content = new Sfc32(seed, STREAMS.content);
-    this.chaos = new Sfc32(seed, STREAMS.disorder);
+    this.arrivalRng = new Sfc32(seed, STREAMS.arrivals);
+    this.expectedLimit =
+      options.durationMs !== undefined
+        ? this.schedule.expectedEvents(options.durationMs)
+        : this.schedule.finalRate > 0
+          ? Number.POSITIVE_INFINITY
+          : this.schedule.totalExpected;
+    this.who = new Sfc32(seed, STREAMS.players);
+    this.playerRng = new Sfc32(seed, STREAMS.content);
+    this.corruptRng = new Sfc32(seed, STREAMS.disorder);
     this.regions = options.regions;
     this.startTimeMs = Math.floor(options.startTimeMs);
-    this.durationLimitMs = options.durationMs ?? Number.POSITIVE_INFINITY;
     this.eventLimit = options.events ?? Number.POSITIVE_INFINITY;
     this.disorder = options.disorder;
-    const d = options.disorder;
-    this.perRecordDisorder = d.duplicates + d.malformed + d.outOfOrder > 0;
-    this.keepRing = d.duplicates > 0;
+
+    // Copies replace records that would have been fresh events, and malformed records replace fresh
+    // ones too: per-record chances are scaled so each kind ends up at its configured share of all
+    // records. Late events are not re-sent (a copy arriving a minute after a late original could
+    // fall outside the consumer's allowed lateness where the original did not).
+    const { duplicates, malformed, outOfOrder, late } = options.disorder;
+    const fresh = 1 - duplicates - malformed;
+    this.malformedChance = duplicates < 1 ? Math.min(1, malformed / (1 - duplicates)) : 0;
+    this.outOfOrderChance = fresh > 0 ? Math.min(1, outOfOrder / fresh) : 0;
+    this.lateChance = late;
+    const resendable = duplicates + fresh - late * Math.max(0, fresh - outOfOrder);
+    this.resendChance = resendable > 0 ? Math.min(1, duplicates / resendable) : 0;
 
     const players = options.players;
     const counts = splitPlayers(players, this.regions);
@@ -316,13 +464,16 @@ export class TrafficGenerator {
     for (let r = 1; r < counts.length; r++) {
       this.regionStart[r] = (this.regionStart[r - 1] as number) + (counts[r - 1] as number);
     }
+    this.regionCumulative = new Float64Array(counts.length);
+    this.regionScale = new Float64Array(counts.length);
     this.regionJson = this.regions.map((r) => `,"region":"${r}","country":"`);
     this.regionCounts = new Float64Array(this.regions.length);
 
-    this.world = new Int32Array(players * PLAYER_FIELDS);
-    this.times = new Float64Array(players * TIME_FIELDS);
+    const own = playersInShard(players, shard);
+    this.world = new Int32Array(own * PLAYER_FIELDS);
+    this.times = new Float64Array(own * TIME_FIELDS);
     this.ids = new PlayerIds(players);
-    this.playerFragments = new FragmentStore(players);
+    this.playerFragments = new FragmentStore(own);
 
     this.killPrefix = [];
     for (const [enemy] of ENEMIES) {
@@ -337,7 +488,7 @@ export class TrafficGenerator {
       ),
     );
 
-    this.initPlayers(new Sfc32(seed, STREAMS.world));
+    this.initPlayers();
     this.advanceArrivals();
   }
 
@@ -352,7 +503,7 @@ export class TrafficGenerator {
     this.observer = observer;
   }
 
-  /** Offset (ms after the start) of the next record's intended send time; Infinity when finished. */
+  /** Offset (ms after the start) of this shard's next record's intended send time; Infinity when finished. */
   get nextOffsetMs(): number {
     return this.nextOffset;
   }
@@ -361,9 +512,14 @@ export class TrafficGenerator {
     return this.nextOffset === Number.POSITIVE_INFINITY;
   }
 
-  /** Records produced so far. */
+  /** Records produced so far (by this shard). */
   get produced(): number {
     return this.emitted;
+  }
+
+  /** Arrivals of the whole stream walked so far (this shard's and the others'). */
+  get walked(): number {
+    return this.walkedCount;
   }
 
   /**
@@ -374,7 +530,7 @@ export class TrafficGenerator {
     let n = 0;
     // nextOffset is Infinity once finished, which `<= Infinity` alone would not stop.
     while (n < max && this.nextOffset <= untilOffsetMs && this.nextOffset !== Number.POSITIVE_INFINITY) {
-      out.push(this.slot(this.nextOffset));
+      out.push(this.slot());
       n++;
       this.emitted++;
       this.advanceArrivals();
@@ -386,10 +542,13 @@ export class TrafficGenerator {
   /** No record produced from now on has an event time before this (what lets the manifest finalize windows). */
   earliestFutureEventTimeMs(): number {
     if (this.done) return Number.POSITIVE_INFINITY;
-    let earliest =
-      this.startTimeMs + this.nextOffset - (this.disorder.late > 0 ? this.disorder.lateByMs.max : 0) - 1;
-    for (const held of this.held) earliest = Math.min(earliest, held.tsMs);
-    return earliest;
+    const d = this.disorder;
+    let back = d.late > 0 ? d.lateByMs.max : 0;
+    if (d.outOfOrder > 0) back = Math.max(back, OUT_OF_ORDER_MAX_MS);
+    // A copy of an out-of-order event is sent up to the re-send window after it.
+    if (d.duplicates > 0)
+      back = Math.max(back, RESEND_WINDOW_MS + (d.outOfOrder > 0 ? OUT_OF_ORDER_MAX_MS : 0));
+    return this.startTimeMs + this.nextOffset - back - 1;
   }
 
   stats(): GeneratorStats {
@@ -409,147 +568,222 @@ export class TrafficGenerator {
     };
   }
 
-  // --- arrivals and disorder --------------------------------------------------------------------------
+  // --- the walk ------------------------------------------------------------------------------------------
 
+  /**
+   * Walks the arrivals up to the next one whose player this shard owns. Every shard walks every
+   * arrival, so this is kept to an exponential and one uniform draw each: the arrival's Λ (its time
+   * is computed only for this shard's own arrivals, Λ⁻¹ being monotone), and one number that picks
+   * the region by its weight and the player within the region's slice of it.
+   */
   private advanceArrivals(): void {
-    if (this.emitted >= this.eventLimit) {
-      this.nextOffset = Number.POSITIVE_INFINITY;
-      return;
-    }
-    if (!this.arrivalsDone) {
-      const next = this.arrivals.next();
-      if (next < this.durationLimitMs) {
-        this.lastOffset = next;
-        this.nextOffset = next;
+    const cumulative = this.regionCumulative;
+    const last = cumulative.length - 1;
+    while (!this.arrivalsDone) {
+      if (this.walkedCount >= this.eventLimit) break;
+      this.expected += this.arrivalRng.exponential();
+      if (!(this.expected < this.expectedLimit)) break;
+      const index = this.walkedCount++;
+      if (this.expected >= this.regionUntilExpected) this.weighRegions();
+      const u = this.who.float();
+      let region = 0;
+      while (region < last && u >= (cumulative[region] as number)) region++;
+      const low = region === 0 ? 0 : (cumulative[region - 1] as number);
+      const count = this.regionCount[region] as number;
+      const k = Math.min(count - 1, Math.floor((u - low) * (this.regionScale[region] as number)));
+      const player = (this.regionStart[region] as number) + k;
+      if (this.shardCount === 1 || player % this.shardCount === this.shardIndex) {
+        this.nextOffset = this.schedule.timeOfExpected(this.expected);
+        this.nextPlayer = player;
+        this.nextRegion = region;
+        this.nextIndex = index;
         return;
       }
-      this.arrivalsDone = true;
     }
-    // Out-of-order events still held go out right after the last arrival.
-    this.nextOffset = this.held.length > 0 ? this.lastOffset : Number.POSITIVE_INFINITY;
+    this.arrivalsDone = true;
+    this.nextOffset = Number.POSITIVE_INFINITY;
   }
 
-  private slot(offset: number): SinkRecord {
-    const intended = this.intendedBaseMs + offset;
-    if (this.held.length > 0) {
-      const index = this.releasableHeld();
-      if (index >= 0) return this.emitHeld(index, intended);
+  /**
+   * The region weights of the simulated minute the current arrival falls in (players × activity at
+   * that time of day), and the Λ at which the next minute starts.
+   */
+  private weighRegions(): void {
+    const tsMs = Math.floor(this.startTimeMs + this.schedule.timeOfExpected(this.expected));
+    let total = 0;
+    for (let r = 0; r < this.regions.length; r++) {
+      const weight =
+        (this.regionCount[r] as number) *
+        regionActivityAt(REGION_PROFILES[this.regions[r] as RegionCode], tsMs);
+      total += weight;
+      this.regionCumulative[r] = total;
     }
-    if (this.perRecordDisorder) {
-      const d = this.disorder;
-      const u = this.chaos.float();
-      if (u < d.duplicates) {
-        if (this.ringCount > 0) return this.emitDuplicate(intended);
-      } else if (u < d.duplicates + d.malformed) {
-        return this.emitMalformed(offset, intended);
-      } else if (
-        u < d.duplicates + d.malformed + d.outOfOrder &&
-        this.eventLimit - this.emitted > this.held.length + 1
-      ) {
-        this.hold(offset);
+    if (!(total > 0)) {
+      // No activity anywhere (not in the shipped curves): fall back to the player counts.
+      for (let r = 0; r < this.regions.length; r++) {
+        total += this.regionCount[r] as number;
+        this.regionCumulative[r] = total;
       }
     }
-    let lateByMs = 0;
-    if (this.disorder.late > 0 && this.chaos.float() < this.disorder.late) {
+    let low = 0;
+    for (let r = 0; r < this.regions.length; r++) {
+      const high = (this.regionCumulative[r] as number) / total;
+      this.regionCumulative[r] = high;
+      this.regionScale[r] = high > low ? (this.regionCount[r] as number) / (high - low) : 0;
+      low = high;
+    }
+    this.regionCumulative[this.regions.length - 1] = 1;
+    const untilMs = (Math.floor(tsMs / 60_000) + 1) * 60_000;
+    this.regionUntilExpected = this.schedule.expectedEvents(untilMs - this.startTimeMs);
+  }
+
+  /** The player's place in this shard (its row). */
+  private local(player: number): number {
+    return this.shardCount === 1 ? player : (player - this.shardIndex) / this.shardCount;
+  }
+
+  // --- records and disorder ------------------------------------------------------------------------------
+
+  /** The record of the next arrival (this shard's). */
+  private slot(): SinkRecord {
+    const offset = this.nextOffset;
+    const player = this.nextPlayer;
+    const region = this.nextRegion;
+    const index = this.nextIndex;
+    const intended = this.intendedBaseMs + offset;
+    const local = this.local(player);
+    const o = local * PLAYER_FIELDS;
+    const world = this.world;
+
+    if (((world[o + F_STATE] as number) & COPY_PENDING) !== 0) {
+      world[o + F_STATE] = (world[o + F_STATE] as number) & ~COPY_PENDING;
+      const copy = this.pending.get(local) as PendingCopy;
+      this.pending.delete(local);
+      if (offset - copy.sentOffset <= RESEND_WINDOW_MS)
+        return this.emitCopy(copy, local, index, offset, intended);
+    }
+
+    const key = this.disorderKey;
+    if (this.malformedChance > 0 && recordHash(key, index, SALT_MALFORMED) < this.malformedChance) {
+      return this.emitMalformed(local, player, region, index, offset, intended);
+    }
+    let setbackMs = 0;
+    let late = false;
+    if (this.outOfOrderChance > 0 && recordHash(key, index, SALT_OUT_OF_ORDER) < this.outOfOrderChance) {
+      setbackMs = this.outOfOrderSetback(index, offset);
+      this.outOfOrderCount++;
+      this.observer?.outOfOrder();
+    } else if (this.lateChance > 0 && recordHash(key, index, SALT_LATE) < this.lateChance) {
       const { min, max } = this.disorder.lateByMs;
-      lateByMs = Math.round(min + (max - min) * this.chaos.float());
+      setbackMs = Math.round(min + (max - min) * recordHash(key, index, SALT_LATE_BY));
+      late = true;
     }
-    const value = this.generate(offset, lateByMs);
-    this.recordValid(value, lateByMs > 0);
-    return new GeneratedRecord(this.genPlayer, this.ids, value, intended, this.runId);
-  }
-
-  private releasableHeld(): number {
-    const remaining = this.eventLimit - this.emitted;
-    if (this.arrivalsDone || remaining <= this.held.length) return 0;
-    for (let i = 0; i < this.held.length; i++) {
-      if ((this.held[i] as HeldEvent).releaseAt <= this.emitted) return i;
+    const value = this.generate(local, player, region, offset, setbackMs);
+    this.recordValid(region, player, late);
+    let group: ResendGroup | undefined;
+    if (!late && this.resendChance > 0 && recordHash(key, index, SALT_RESEND) < this.resendChance) {
+      group = { sent: 1, failed: 0, priceCents: this.genPriceCents, late: false };
+      this.holdCopy(local, {
+        value,
+        tsMs: this.genTsMs,
+        region,
+        type: this.genType,
+        priceCents: this.genPriceCents,
+        sentOffset: offset,
+        group,
+      });
     }
-    return -1;
-  }
-
-  private hold(offset: number): void {
-    const value = this.generate(offset, 0);
-    this.held.push({
-      value,
-      tsMs: this.genTsMs,
-      region: this.genRegion,
-      type: this.genType,
-      player: this.genPlayer,
-      priceCents: this.genPriceCents,
-      releaseAt: this.emitted + 1 + this.chaos.int(MAX_HOLD_SLOTS),
-    });
-  }
-
-  private emitHeld(index: number, intended: number): SinkRecord {
-    const [held] = this.held.splice(index, 1) as [HeldEvent];
-    this.genTsMs = held.tsMs;
-    this.genRegion = held.region;
-    this.genType = held.type;
-    this.genPlayer = held.player;
-    this.genPriceCents = held.priceCents;
-    this.recordValid(held.value, false);
-    this.outOfOrderCount++;
-    this.observer?.outOfOrder();
-    return new GeneratedRecord(held.player, this.ids, held.value, intended, this.runId);
-  }
-
-  private emitDuplicate(intended: number): SinkRecord {
-    const back = 1 + this.chaos.int(Math.min(this.ringCount, RING_SIZE));
-    const i = (this.ringNext - back + RING_SIZE) % RING_SIZE;
-    this.duplicateCount++;
-    this.observer?.duplicate(
-      this.ringTs[i] as number,
-      this.ringRegion[i] as number,
-      this.ringType[i] as number,
-    );
     return new GeneratedRecord(
-      this.ringPlayer[i] as number,
+      player,
       this.ids,
-      this.ringValue[i] as Buffer,
+      value,
       intended,
       this.runId,
+      packFacts(region, this.genType, KIND_EVENT, late, this.genPriceCents),
+      group,
     );
   }
 
-  private emitMalformed(offset: number, intended: number): SinkRecord {
-    const valid = this.generate(offset, 0);
-    const { kind, value } = corruptEvent(valid.toString('utf8'), this.chaos);
+  /** How far an out-of-order event's time is set back: behind about 1–8 of the arrivals that followed it. */
+  private outOfOrderSetback(index: number, offset: number): number {
+    const rate = this.schedule.rateAt(offset);
+    const gapsMs = rate > 0 ? (OUT_OF_ORDER_GAPS * 1000) / rate : OUT_OF_ORDER_MAX_MS;
+    const span = Math.min(OUT_OF_ORDER_MAX_MS, Math.max(OUT_OF_ORDER_MIN_SPAN_MS, gapsMs));
+    return 1 + Math.floor((span - 1) * recordHash(this.disorderKey, index, SALT_OUT_OF_ORDER_BY));
+  }
+
+  private holdCopy(local: number, copy: PendingCopy): void {
+    this.pending.set(local, copy);
+    const o = local * PLAYER_FIELDS;
+    this.world[o + F_STATE] = (this.world[o + F_STATE] as number) | COPY_PENDING;
+  }
+
+  private emitCopy(
+    copy: PendingCopy,
+    local: number,
+    index: number,
+    offset: number,
+    intended: number,
+  ): SinkRecord {
+    copy.group.sent++;
+    this.duplicateCount++;
+    this.observer?.duplicate(copy.tsMs, copy.region, copy.type, copy.group);
+    // A client may send it yet again with its next record.
+    if (recordHash(this.disorderKey, index, SALT_RESEND) < this.resendChance) {
+      copy.sentOffset = offset;
+      this.holdCopy(local, copy);
+    }
+    return new GeneratedRecord(
+      this.nextPlayer,
+      this.ids,
+      copy.value,
+      intended,
+      this.runId,
+      packFacts(copy.region, copy.type, KIND_DUPLICATE, false, copy.priceCents),
+      copy.group,
+    );
+  }
+
+  private emitMalformed(
+    local: number,
+    player: number,
+    region: number,
+    index: number,
+    offset: number,
+    intended: number,
+  ): SinkRecord {
+    const valid = this.generate(local, player, region, offset, 0);
+    this.corruptRng.reseed(this.seed, STREAMS.disorder, index);
+    const { kind, value } = corruptEvent(valid.toString('utf8'), this.corruptRng);
     this.malformedCount++;
     this.observer?.malformed(kind);
-    return new GeneratedRecord(this.genPlayer, this.ids, value, intended, this.runId);
+    return new GeneratedRecord(
+      player,
+      this.ids,
+      value,
+      intended,
+      this.runId,
+      packFacts(0, 0, KIND_MALFORMED, false, 0, MALFORMED_KINDS.indexOf(kind)),
+      undefined,
+    );
   }
 
-  private recordValid(value: Buffer, late: boolean): void {
+  private recordValid(region: number, player: number, late: boolean): void {
     this.typeCounts[this.genType] = (this.typeCounts[this.genType] as number) + 1;
-    this.regionCounts[this.genRegion] = (this.regionCounts[this.genRegion] as number) + 1;
+    this.regionCounts[region] = (this.regionCounts[region] as number) + 1;
     if (late) this.lateCount++;
-    this.observer?.valid(
-      this.genTsMs,
-      this.genRegion,
-      this.genType,
-      this.genPlayer,
-      this.genPriceCents,
-      late,
-    );
-    if (this.keepRing) {
-      const i = this.ringNext;
-      this.ringValue[i] = value;
-      this.ringPlayer[i] = this.genPlayer;
-      this.ringTs[i] = this.genTsMs;
-      this.ringRegion[i] = this.genRegion;
-      this.ringType[i] = this.genType;
-      this.ringNext = (i + 1) % RING_SIZE;
-      if (this.ringCount < RING_SIZE) this.ringCount++;
-    }
+    this.observer?.valid(this.genTsMs, region, this.genType, player, this.genPriceCents, late);
   }
 
   // --- the world ----------------------------------------------------------------------------------------
 
-  private initPlayers(rng: Sfc32): void {
+  /** This shard's players, each from its own stream: their traits and where the run finds them. */
+  private initPlayers(): void {
     const world = this.world;
+    const rng = this.playerRng;
     const spenderChoice = new WeightedChoice(SPENDER_SHARES);
     const versionChoice = new WeightedChoice(CLIENT_VERSIONS.map(([, w]) => w));
+    const count = this.shardCount;
     for (let r = 0; r < this.regions.length; r++) {
       const profile = REGION_PROFILES[this.regions[r] as RegionCode];
       const platformChoice = new WeightedChoice(profile.platformMix);
@@ -558,88 +792,84 @@ export class TrafficGenerator {
       const onlineShare = 0.3 + 0.6 * regionActivityAt(profile, this.startTimeMs);
       const start = this.regionStart[r] as number;
       const end = start + (this.regionCount[r] as number);
-      for (let p = start; p < end; p++) {
-        const o = p * PLAYER_FIELDS;
+      const first = start + ((((this.shardIndex - start) % count) + count) % count);
+      for (let p = first; p < end; p += count) {
+        const local = this.local(p);
+        const o = local * PLAYER_FIELDS;
+        rng.reseed(this.seed, STREAMS.content, p);
         const spender = spenderChoice.pick(rng.float());
-        world[o + F_SPENDER] = spender;
         const base = SPENDER_PURCHASE_PROBABILITY[spender] as number;
         const probability = base === 0 ? 0 : Math.min(0.5, base * rng.lognormal(0, 0.8));
         world[o + F_PURCHASE] = Math.round(probability * PROBABILITY_SCALE);
-        world[o + F_PLATFORM] = platformChoice.pick(rng.float());
-        world[o + F_COUNTRY] = rng.int(countryPoolSize);
-        world[o + F_CLIENT_VERSION] = versionChoice.pick(rng.float());
+        const platform = platformChoice.pick(rng.float());
+        const country = rng.int(countryPoolSize);
+        const version = versionChoice.pick(rng.float());
+        world[o + F_TRAITS] = spender | (version << 2) | (platform << 4) | (country << 8);
         const level = 1 + Math.min(199, rng.geometric(14));
         world[o + F_LEVEL] = level;
         world[o + F_XP] = rng.int(xpForNextLevel(level));
         if (rng.chance(onlineShare)) {
           world[o + F_SESSION_NO] = 1;
-          this.times[p * TIME_FIELDS + T_SESSION_START] = -rng.int(20 * 60_000);
+          this.times[local * TIME_FIELDS + T_SESSION_START] = -rng.int(20 * 60_000);
           world[o + F_MATCHES_LEFT] = 1 + rng.geometric(EXTRA_MATCHES_MEAN);
           world[o + F_STATE] = LOBBY;
-          if (rng.chance(0.7)) this.beginMatch(p, -rng.int(5 * 60_000), rng);
+          if (rng.chance(0.7)) this.beginMatch(local, -rng.int(5 * 60_000), rng);
         }
+        rng.save(world, o + F_RNG);
       }
     }
   }
 
-  /** Starts a match for player `p` at `atMs` after the start. */
-  private beginMatch(p: number, atMs: number, rng: Sfc32): void {
+  private setState(o: number, state: number): void {
+    this.world[o + F_STATE] = ((this.world[o + F_STATE] as number) & ~STATE_MASK) | state;
+  }
+
+  /** Starts a match for the player in row `local` at `atMs` after the start. */
+  private beginMatch(local: number, atMs: number, rng: Sfc32): void {
     const world = this.world;
-    const o = p * PLAYER_FIELDS;
-    world[o + F_STATE] = IN_MATCH;
-    this.times[p * TIME_FIELDS + T_MATCH_ID] = ++this.matchCounter;
-    this.times[p * TIME_FIELDS + T_MATCH_START] = atMs;
+    const o = local * PLAYER_FIELDS;
+    const t = local * TIME_FIELDS;
+    this.setState(o, IN_MATCH);
+    this.times[t + T_MATCH_NO] = (this.times[t + T_MATCH_NO] as number) + 1;
+    this.times[t + T_MATCH_START] = atMs;
     world[o + F_MODE] = this.modeChoice.pick(rng.float());
     world[o + F_ACTIONS_LEFT] = MIN_ACTIONS + Math.min(60_000, rng.geometric(EXTRA_ACTIONS_MEAN));
   }
 
-  private pickRegion(tsMs: number): number {
-    if (this.regions.length === 1) return 0;
-    if (tsMs >= this.regionChoiceUntilMs || tsMs < this.regionChoiceUntilMs - 60_000) {
-      // Recomputed once per simulated minute: players × activity at this time of day.
-      const weights = this.regions.map(
-        (region, r) => (this.regionCount[r] as number) * regionActivityAt(REGION_PROFILES[region], tsMs),
-      );
-      this.regionChoice = new WeightedChoice(weights);
-      this.regionChoiceUntilMs = (Math.floor(tsMs / 60_000) + 1) * 60_000;
-    }
-    return (this.regionChoice as WeightedChoice).pick(this.content.float());
-  }
-
-  /** Builds the next event for the arrival at `offset`; sets the gen* fields. */
-  private generate(offset: number, lateByMs: number): Buffer {
-    const rng = this.content;
+  /**
+   * Builds the next event of `player` (row `local`) for the arrival at `offset`, with its event time
+   * set back by `setbackMs`; sets the gen* fields. Draws only from the player's own stream.
+   */
+  private generate(local: number, player: number, region: number, offset: number, setbackMs: number): Buffer {
+    const rng = this.playerRng;
+    const world = this.world;
+    const o = local * PLAYER_FIELDS;
+    rng.load(world, o + F_RNG);
     const nowMs = Math.floor(this.startTimeMs + offset);
-    const r = this.pickRegion(nowMs);
-    const p = (this.regionStart[r] as number) + rng.int(this.regionCount[r] as number);
-    const o = p * PLAYER_FIELDS;
-    const type = this.step(p, nowMs - this.startTimeMs, rng);
+    const type = this.step(local, nowMs - this.startTimeMs, rng);
 
-    const tsMs = nowMs - lateByMs;
+    const tsMs = nowMs - setbackMs;
     this.genTsMs = tsMs;
-    this.genRegion = r;
     this.genType = type;
-    this.genPlayer = p;
 
     const w = this.writer;
     w.begin();
     w.bytes(EVENT_ID_PREFIX);
     w.uuid(rng);
     w.bytes(TYPE_BYTES[type] as Buffer);
-    if (lateByMs > 0) this.iso.writeOutlier(w, tsMs);
+    if (setbackMs > 0) this.iso.writeOutlier(w, tsMs);
     else this.iso.write(w, tsMs);
     w.bytes(AFTER_TS);
-    const world = this.world;
-    if (world[o + F_FRAGMENT_LENGTH] === 0) this.buildPlayerFragment(p);
+    if (world[o + F_FRAGMENT_LENGTH] === 0) this.buildPlayerFragment(local, player, region);
     // Ends with the player's part of the session id.
     this.playerFragments.writeTo(
       w,
-      p,
+      local,
       world[o + F_FRAGMENT_CHUNK] as number,
       world[o + F_FRAGMENT_OFFSET] as number,
       world[o + F_FRAGMENT_LENGTH] as number,
     );
-    w.uint(this.world[o + F_SESSION_NO] as number, 4);
+    w.uint(world[o + F_SESSION_NO] as number, 4);
     w.byte(QUOTE);
     switch (type) {
       case JOIN:
@@ -650,14 +880,12 @@ export class TrafficGenerator {
         w.seconds(this.payloadNumber);
         break;
       case MATCH_START:
-        w.bytes(MATCH_PREFIX);
-        w.uint(this.times[p * TIME_FIELDS + T_MATCH_ID] as number);
-        w.bytes(this.modeBytes[this.world[o + F_MODE] as number] as Buffer);
+        this.writeMatchId(w, local, player);
+        w.bytes(this.modeBytes[world[o + F_MODE] as number] as Buffer);
         break;
       case MATCH_END:
-        w.bytes(MATCH_PREFIX);
-        w.uint(this.times[p * TIME_FIELDS + T_MATCH_ID] as number);
-        w.bytes(this.modeBytes[this.world[o + F_MODE] as number] as Buffer);
+        this.writeMatchId(w, local, player);
+        w.bytes(this.modeBytes[world[o + F_MODE] as number] as Buffer);
         w.bytes(RESULT_BYTES[this.payloadIndex] as Buffer);
         w.seconds(this.payloadNumber);
         break;
@@ -673,44 +901,54 @@ export class TrafficGenerator {
         w.uint(this.payloadNumber);
     }
     w.byte(CLOSE_BRACE);
+    rng.save(world, o + F_RNG);
     return w.end();
   }
 
+  /** "m-<player>-<the player's match number>": unique in the run without a counter shared by shards. */
+  private writeMatchId(w: ByteWriter, local: number, player: number): void {
+    w.bytes(MATCH_PREFIX);
+    w.uint(player, this.ids.width);
+    w.byte(DASH);
+    w.uint(this.times[local * TIME_FIELDS + T_MATCH_NO] as number);
+  }
+
   /**
-   * One step of player `p`'s session state machine, at `nowMs` after the start: returns the event
-   * type and leaves its payload parameters in payloadIndex / payloadNumber / genPriceCents.
+   * One step of the player's session state machine (row `local`), at `nowMs` after the start: returns
+   * the event type and leaves its payload parameters in payloadIndex / payloadNumber / genPriceCents.
    */
-  private step(p: number, nowMs: number, rng: Sfc32): number {
+  private step(local: number, nowMs: number, rng: Sfc32): number {
     const world = this.world;
-    const o = p * PLAYER_FIELDS;
-    const t = p * TIME_FIELDS;
+    const o = local * PLAYER_FIELDS;
+    const t = local * TIME_FIELDS;
     this.genPriceCents = 0;
-    const state = world[o + F_STATE];
-    if (world[o + F_LEVEL_UP_PENDING] === 1 && state !== OFFLINE) {
-      world[o + F_LEVEL_UP_PENDING] = 0;
+    const word = world[o + F_STATE] as number;
+    const state = word & STATE_MASK;
+    if ((word & LEVEL_UP_PENDING) !== 0 && state !== OFFLINE) {
+      world[o + F_STATE] = word & ~LEVEL_UP_PENDING;
       this.payloadNumber = world[o + F_LEVEL] as number;
       return LEVEL_UP;
     }
     if (state === OFFLINE) {
-      world[o + F_STATE] = LOBBY;
+      this.setState(o, LOBBY);
       world[o + F_SESSION_NO] = (world[o + F_SESSION_NO] as number) + 1;
       this.times[t + T_SESSION_START] = nowMs;
       world[o + F_MATCHES_LEFT] = 1 + rng.geometric(EXTRA_MATCHES_MEAN);
-      this.payloadIndex = world[o + F_CLIENT_VERSION] as number;
+      this.payloadIndex = ((world[o + F_TRAITS] as number) >>> 2) & 3;
       return JOIN;
     }
     if (state === LOBBY) {
       if (rng.float() * PROBABILITY_SCALE < (world[o + F_PURCHASE] as number)) return this.purchase(o, rng);
       if ((world[o + F_MATCHES_LEFT] as number) > 0) {
-        this.beginMatch(p, nowMs, rng);
+        this.beginMatch(local, nowMs, rng);
         return MATCH_START;
       }
-      world[o + F_STATE] = OFFLINE;
+      this.setState(o, OFFLINE);
       this.payloadNumber = nowMs - (this.times[t + T_SESSION_START] as number);
       return LEAVE;
     }
     if ((world[o + F_ACTIONS_LEFT] as number) === 0) {
-      world[o + F_STATE] = LOBBY;
+      this.setState(o, LOBBY);
       world[o + F_MATCHES_LEFT] = Math.max(0, (world[o + F_MATCHES_LEFT] as number) - 1);
       const result = rng.float();
       this.payloadIndex = result < 0.47 ? 0 : result < 0.94 ? 1 : 2;
@@ -728,7 +966,7 @@ export class TrafficGenerator {
     if (total >= need) {
       world[o + F_XP] = total - need;
       world[o + F_LEVEL] = level + 1;
-      world[o + F_LEVEL_UP_PENDING] = 1;
+      world[o + F_STATE] = (world[o + F_STATE] as number) | LEVEL_UP_PENDING;
     } else {
       world[o + F_XP] = total;
     }
@@ -738,30 +976,30 @@ export class TrafficGenerator {
   }
 
   private purchase(o: number, rng: Sfc32): number {
-    const tier = (this.tierChoice[this.world[o + F_SPENDER] as number] as WeightedChoice).pick(rng.float());
+    const spender = (this.world[o + F_TRAITS] as number) & 3;
+    const tier = (this.tierChoice[spender] as WeightedChoice).pick(rng.float());
     this.payloadNumber = tier;
     this.payloadIndex = rng.int((this.itemPayloads[tier] as Buffer[]).length);
     this.genPriceCents = PRICE_POINTS_CENTS[tier] as number;
     return PURCHASE;
   }
 
-  private buildPlayerFragment(p: number): void {
-    let r = this.regions.length - 1;
-    while (r > 0 && p < (this.regionStart[r] as number)) r--;
-    const identities = this.pools.regions[this.regions[r] as RegionCode];
-    const k = p - (this.regionStart[r] as number);
+  private buildPlayerFragment(local: number, player: number, region: number): void {
+    const identities = this.pools.regions[this.regions[region] as RegionCode];
+    const k = player - (this.regionStart[region] as number);
     const names = identities.usernames;
     const username = `${names[k % names.length]}${k >= names.length ? Math.floor(k / names.length) : ''}`;
+    const o = local * PLAYER_FIELDS;
+    const traits = this.world[o + F_TRAITS] as number;
     const fragments = this.playerFragments;
     fragments.add(
-      p,
-      `"player_id":"${this.ids.id(p)}","username":${JSON.stringify(username)}${
-        this.regionJson[r]
-      }${identities.countryPool[this.world[p * PLAYER_FIELDS + F_COUNTRY] as number]}","platform":"${
-        PLATFORMS[this.world[p * PLAYER_FIELDS + F_PLATFORM] as number]
-      }","session_id":"s-${String(p).padStart(this.ids.width, '0')}-`,
+      local,
+      `"player_id":"${this.ids.id(player)}","username":${JSON.stringify(username)}${
+        this.regionJson[region]
+      }${identities.countryPool[traits >>> 8]}","platform":"${
+        PLATFORMS[(traits >>> 4) & 15]
+      }","session_id":"s-${String(player).padStart(this.ids.width, '0')}-`,
     );
-    const o = p * PLAYER_FIELDS;
     this.world[o + F_FRAGMENT_CHUNK] = fragments.lastChunk;
     this.world[o + F_FRAGMENT_OFFSET] = fragments.lastOffset;
     this.world[o + F_FRAGMENT_LENGTH] = fragments.lastLength;

@@ -6,6 +6,7 @@
 import { invalidFlag } from '../errors.js';
 import { REGION_CODES, REGION_PROFILES, type RegionCode } from './regions.js';
 import type { RampStage } from './schedule.js';
+import { parseShard, type ShardSpec } from './shard.js';
 
 export const SINK_KINDS = ['kafka', 'stdout', 'file', 'null'] as const;
 export type SinkKind = (typeof SINK_KINDS)[number];
@@ -18,16 +19,23 @@ export type CompressionValue = (typeof COMPRESSION_VALUES)[number];
 export interface KafkaProducerOptions {
   acks: AcksValue;
   compression: CompressionValue;
+  /** Broker-side dedupe of retried batches; on by default with acks=all, like Kafka's Java producer. */
   idempotent: boolean;
-  /** Records per produce request (the sink's own batching; kafkajs has no linger). */
+  /** Most records in one partition's batch. */
   batchSize: number;
   /** How long a partly filled batch waits for more records. */
   lingerMs: number;
+  /** How long a record is retried (broker outage, leader change) before it counts as failed. */
+  deliveryTimeoutMs: number;
 }
 
 export const MAX_PLAYERS = 10_000_000;
 export const MAX_RATE = 10_000_000;
 export const MAX_SEED = 4_294_967_295;
+/** Most generator threads one process runs (--workers). */
+export const MAX_WORKERS = 64;
+/** Default --workers: one per core the process may use, at most this many. */
+export const DEFAULT_MAX_WORKERS = 8;
 const MAX_DURATION_MS = 30 * 24 * 3_600_000;
 const MAX_EVENTS = Number.MAX_SAFE_INTEGER;
 
@@ -52,9 +60,10 @@ export const SIMULATE_DEFAULTS = {
   kafka: {
     acks: 'all',
     compression: 'none',
-    idempotent: false,
-    batchSize: 2000,
+    idempotent: true,
+    batchSize: 4000,
     lingerMs: 5,
+    deliveryTimeoutMs: 120_000,
   } as KafkaProducerOptions,
 } as const;
 
@@ -100,10 +109,16 @@ export interface SimulateOptions {
   kafka: KafkaProducerOptions;
   /** Name of the scenario the values came from, if any. */
   scenario: string | undefined;
+  /** Generator threads (--workers); 1 or absent: generate on the main thread. */
+  workers?: number | undefined;
+  /** --shard I/N: produce only shard I of N of the stream (absent: all of it). */
+  shard?: ShardSpec | undefined;
 }
 
 /** What flags or a scenario file may give; undefined means "not given here". */
 export interface SimulateInput {
+  workers?: string | number | undefined;
+  shard?: string | undefined;
   players?: string | number | undefined;
   rate?: string | undefined;
   duration?: string | undefined;
@@ -129,10 +144,13 @@ export interface SimulateInput {
   idempotent?: boolean | undefined;
   batchSize?: string | number | undefined;
   linger?: string | undefined;
+  deliveryTimeout?: string | undefined;
 }
 
 /** The flag each input key comes from; scenario files use the same names (without the dashes). */
 export const FLAG_NAMES: Record<keyof SimulateInput, string> = {
+  workers: 'workers',
+  shard: 'shard',
   players: 'players',
   rate: 'rate',
   duration: 'duration',
@@ -158,6 +176,7 @@ export const FLAG_NAMES: Record<keyof SimulateInput, string> = {
   idempotent: 'idempotent',
   batchSize: 'batch-size',
   linger: 'linger',
+  deliveryTimeout: 'delivery-timeout',
 };
 
 // --- single values ---------------------------------------------------------------------------------
@@ -213,6 +232,8 @@ export interface ResolveContext {
   fallbackSeed: number;
   /** Name of the scenario file, to label its values in error messages. */
   scenarioName?: string | undefined;
+  /** Cores this process may use (os.availableParallelism()): the default --workers. */
+  cores?: number | undefined;
 }
 
 type Source = 'flag' | 'scenario';
@@ -394,21 +415,42 @@ export function resolveSimulateOptions(
   const defaults = SIMULATE_DEFAULTS.kafka;
   const batchSizeInput = pick('batchSize');
   const lingerInput = pick('linger');
+  const deliveryTimeoutInput = pick('deliveryTimeout');
+  const acks = choice('acks', ACKS_VALUES, defaults.acks);
+  const idempotentInput = pick('idempotent');
   const kafka: KafkaProducerOptions = {
-    acks: choice('acks', ACKS_VALUES, defaults.acks),
+    acks,
     compression: choice('compression', COMPRESSION_VALUES, defaults.compression),
-    idempotent: Boolean(pick('idempotent')?.value ?? defaults.idempotent),
+    // Like Kafka's Java producer: idempotent unless turned off, or unless acks is not "all".
+    idempotent: idempotentInput ? Boolean(idempotentInput.value) : defaults.idempotent && acks === 'all',
     batchSize: batchSizeInput
       ? parseWholeNumber(batchSizeInput.value, batchSizeInput.label, 1, 100_000)
       : defaults.batchSize,
     lingerMs: lingerInput ? parseLinger(String(lingerInput.value), lingerInput.label) : defaults.lingerMs,
+    deliveryTimeoutMs: deliveryTimeoutInput
+      ? parseDeliveryTimeout(String(deliveryTimeoutInput.value), deliveryTimeoutInput.label)
+      : defaults.deliveryTimeoutMs,
   };
+  if (kafka.deliveryTimeoutMs <= kafka.lingerMs) {
+    throw invalidFlag(
+      `${deliveryTimeoutInput?.label ?? '--delivery-timeout'} (${kafka.deliveryTimeoutMs}ms) must be longer than --linger (${kafka.lingerMs}ms)`,
+      'Give records more time, e.g. --delivery-timeout 120s, or a shorter --linger',
+    );
+  }
   if (kafka.idempotent && kafka.acks !== 'all') {
     throw invalidFlag(
       `--idempotent needs --acks all, got --acks ${kafka.acks}`,
       'Drop --idempotent, or use --acks all',
     );
   }
+
+  const { workers, shard } = resolveSharding(
+    flags,
+    sink,
+    seedInput !== undefined,
+    startInput !== undefined,
+    context,
+  );
 
   return {
     players,
@@ -431,7 +473,48 @@ export function resolveSimulateOptions(
     maxInFlight,
     kafka,
     scenario: context.scenarioName,
+    workers,
+    shard,
   };
+}
+
+/**
+ * --workers and --shard (flags only: they describe the machine, not the traffic). The default is a
+ * thread per core (at most DEFAULT_MAX_WORKERS), except for stdout and file sinks, which default to
+ * one thread so the output keeps its byte-for-byte order; more threads write the same lines, in an
+ * order that depends on timing. A shard is only a part of the stream if every shard draws the same
+ * stream: the seed and the event-time start must be given, not picked per machine.
+ */
+function resolveSharding(
+  flags: SimulateInput,
+  sink: SinkKind,
+  seedGiven: boolean,
+  startTimeGiven: boolean,
+  context: ResolveContext,
+): { workers: number; shard: ShardSpec | undefined } {
+  let workers: number;
+  if (flags.workers !== undefined) {
+    workers = parseWholeNumber(flags.workers, '--workers', 1, MAX_WORKERS);
+  } else if (sink === 'stdout' || sink === 'file') {
+    workers = 1;
+  } else {
+    workers = Math.max(1, Math.min(DEFAULT_MAX_WORKERS, Math.floor(context.cores ?? 1)));
+  }
+  if (flags.shard === undefined) return { workers, shard: undefined };
+  const shard = parseShard(String(flags.shard), '--shard');
+  if (!seedGiven) {
+    throw invalidFlag(
+      '--shard needs --seed: every shard must draw from the same seed to be a part of one stream',
+      `Add the same --seed to every shard, e.g. --seed 42 --shard ${shard.index}/${shard.count}`,
+    );
+  }
+  if (!startTimeGiven) {
+    throw invalidFlag(
+      '--shard needs --start-time: every shard must start at the same event time (the default, now, differs between machines)',
+      'Add the same --start-time to every shard, e.g. --start-time 2026-11-21T20:00:00Z',
+    );
+  }
+  return { workers, shard };
 }
 
 // --- parsers, each with its message ------------------------------------------------------------------
@@ -440,6 +523,19 @@ function parseLinger(text: string, label: string): number {
   const ms = parseDurationMs(text.trim());
   if (ms === undefined || ms > 10_000) {
     throw invalidFlag(`${label} must be a duration from 0ms to 10s like 5ms, got '${text}'`);
+  }
+  return ms;
+}
+
+const MAX_DELIVERY_TIMEOUT_MS = 24 * 3_600_000;
+
+function parseDeliveryTimeout(text: string, label: string): number {
+  const ms = parseDurationMs(text.trim());
+  if (ms === undefined || ms < 1000 || ms > MAX_DELIVERY_TIMEOUT_MS) {
+    throw invalidFlag(
+      `${label} must be a duration from 1s to 24h like 120s or 2m, got '${text}'`,
+      "Use the default 120s (as Kafka's producer does), or a duration such as 30s or 5m",
+    );
   }
   return ms;
 }

@@ -22,10 +22,42 @@ function splitmix32(state: number): [number, number] {
 export const STREAMS = {
   arrivals: 1,
   world: 2,
+  /** Per player: each player's own stream (its initial state, then its events' content). */
   content: 3,
+  /** Per record: the hashed disorder decisions (see recordHash). */
   disorder: 4,
   identities: 5,
+  /** Which region and player each arrival belongs to: walked by every shard. */
+  players: 6,
 } as const;
+
+/** A 32-bit integer finalizer (lowbias32): every input bit affects every output bit. */
+export function mix32(value: number): number {
+  let x = value | 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d);
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b);
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+
+/** The key for recordHash: one per seed and stream. */
+export function hashKey(seed: number, stream: number): number {
+  return mix32((seed >>> 0) ^ Math.imul(stream + 1, 0x632be5ab));
+}
+
+/**
+ * A uniform number in [0, 1) for (key, index, salt) with no state: decisions that must come out the
+ * same whoever computes them (each shard decides only its own records, yet the union is one stream).
+ * `index` is any whole number below 2^53; `salt` separates decisions about the same record.
+ */
+export function recordHash(key: number, index: number, salt: number): number {
+  const low = index >>> 0;
+  const high = Math.floor(index / 4294967296);
+  const h = mix32(mix32(low ^ key) + Math.imul(high ^ Math.imul(salt, 0x9e3779b9), 0x85ebca77));
+  return h / 4294967296;
+}
 
 export class Sfc32 {
   private a: number;
@@ -47,6 +79,38 @@ export class Sfc32 {
     [out, state] = splitmix32(state);
     this.d = out | 0;
     for (let i = 0; i < 16; i++) this.uint32();
+  }
+
+  /**
+   * Restarts the generator on an independent sequence for (seed, stream, index): one per player,
+   * without an object per player (the state then lives in the player's row, see save/load).
+   */
+  reseed(seed: number, stream: number, index: number): void {
+    const key = hashKey(seed, stream);
+    this.a = mix32(key ^ Math.imul(index | 0, 0x9e3779b1)) | 0;
+    this.b = mix32(this.a ^ 0x5bd1e995 ^ Math.imul(Math.floor(index / 4294967296) + 1, 0x27d4eb2f)) | 0;
+    this.c = mix32(this.b ^ key) | 0;
+    // The counter word starts at the index itself: two indices never share a state.
+    this.d = index | 0;
+    this.spareNormal = Number.NaN;
+    for (let i = 0; i < 12; i++) this.uint32();
+  }
+
+  /** Continues from a state saved with `save` (the normal-pair spare is not part of it). */
+  load(state: Int32Array, at: number): void {
+    this.a = state[at] as number;
+    this.b = state[at + 1] as number;
+    this.c = state[at + 2] as number;
+    this.d = state[at + 3] as number;
+    this.spareNormal = Number.NaN;
+  }
+
+  /** Writes the 128-bit state into `state` at `at` (4 int32s). */
+  save(state: Int32Array, at: number): void {
+    state[at] = this.a;
+    state[at + 1] = this.b;
+    state[at + 2] = this.c;
+    state[at + 3] = this.d;
   }
 
   /** A uniformly distributed integer in [0, 2^32). */
@@ -83,9 +147,32 @@ export class Sfc32 {
     return min + (max - min) * this.float();
   }
 
-  /** Exponential with mean 1 (1 - u is in (0, 1], so the logarithm is finite). */
+  /**
+   * Exponential with mean 1, by Marsaglia and Tsang's ziggurat: a draw, a table look-up and a
+   * multiplication in 98.9% of the cases (a logarithm costs several times that, and every arrival of
+   * the stream, walked by every shard, takes one exponential).
+   */
   exponential(): number {
-    return -Math.log(1 - this.float());
+    const jz = this.uint32();
+    const iz = jz & 255;
+    if (jz < (ZIGGURAT_K[iz] as number)) return jz * (ZIGGURAT_W[iz] as number);
+    return this.exponentialTail(jz, iz);
+  }
+
+  /** The ziggurat's rare cases: the base strip's tail, or a point near a layer's edge. */
+  private exponentialTail(first: number, firstIndex: number): number {
+    let jz = first;
+    let iz = firstIndex;
+    for (;;) {
+      // 1 − u is in (0, 1], so the logarithm is finite.
+      if (iz === 0) return ZIGGURAT_R - Math.log(1 - this.float());
+      const x = jz * (ZIGGURAT_W[iz] as number);
+      const low = ZIGGURAT_F[iz] as number;
+      if (low + this.float() * ((ZIGGURAT_F[iz - 1] as number) - low) < Math.exp(-x)) return x;
+      jz = this.uint32();
+      iz = jz & 255;
+      if (jz < (ZIGGURAT_K[iz] as number)) return jz * (ZIGGURAT_W[iz] as number);
+    }
   }
 
   /** Number of failures before the first success when the mean is `mean` (geometric on 0, 1, 2, …). */
@@ -117,6 +204,33 @@ export class Sfc32 {
   /** Pareto with scale `xm` and shape `alpha`: heavy tail, P(X > x) = (xm/x)^alpha. */
   pareto(xm: number, alpha: number): number {
     return xm / (1 - this.float()) ** (1 / alpha);
+  }
+}
+
+// The exponential ziggurat's tables (Marsaglia & Tsang, "The Ziggurat Method for Generating Random
+// Variables", 2000): 256 layers of equal area under e^-x; R is where the base strip's tail begins.
+const ZIGGURAT_R = 7.697117470131487;
+const ZIGGURAT_K = new Float64Array(256);
+const ZIGGURAT_W = new Float64Array(256);
+const ZIGGURAT_F = new Float64Array(256);
+{
+  const area = 3.949659822581572e-3;
+  const m2 = 4294967296;
+  let d = ZIGGURAT_R;
+  let t = d;
+  const q = area / Math.exp(-d);
+  ZIGGURAT_K[0] = Math.floor((d / q) * m2);
+  ZIGGURAT_K[1] = 0;
+  ZIGGURAT_W[0] = q / m2;
+  ZIGGURAT_W[255] = d / m2;
+  ZIGGURAT_F[0] = 1;
+  ZIGGURAT_F[255] = Math.exp(-d);
+  for (let i = 254; i >= 1; i--) {
+    d = -Math.log(area / d + Math.exp(-d));
+    ZIGGURAT_K[i + 1] = Math.floor((d / t) * m2);
+    t = d;
+    ZIGGURAT_F[i] = Math.exp(-d);
+    ZIGGURAT_W[i] = d / m2;
   }
 }
 

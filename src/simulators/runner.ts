@@ -43,8 +43,18 @@ export interface SimulationReporter {
 
 export interface PacingConfig {
   runId: string;
+  /**
+   * Wall-clock time (epoch ms) that the schedule's offset 0 maps to; default: the clock's now. Worker
+   * threads of one run share the main thread's, so their intended times line up.
+   */
+  startAtMs?: number | undefined;
   /** False: produce as fast as the sink accepts (intended times still follow the schedule). */
   pace: boolean;
+  /**
+   * Unpaced threads of one run: how far ahead of the others this one may go (see lockstep.ts).
+   * `horizon()` is the furthest schedule offset to produce up to now; `publish` gets the next offset.
+   */
+  lockstep?: { horizon(): number; publish(offsetMs: number): void } | undefined;
   maxInFlight: number;
   /** Most records per `send` call. */
   maxBatch?: number;
@@ -106,8 +116,10 @@ export async function runPaced(
   const progressEvery = config.progressIntervalMs ?? DEFAULT_PROGRESS_MS;
   const schedule = generator.schedule;
 
-  const start = clock.now();
+  const start = config.startAtMs ?? clock.now();
   generator.anchor(start, config.runId);
+  // A shard receives its share of the schedule's arrivals: targets and backlogs are scaled to it.
+  const share = generator.share;
   let stopReason: StopReason = 'completed';
   let fatalError: Error | undefined;
   let produced = 0;
@@ -124,7 +136,10 @@ export async function runPaced(
   const backlogAt = (elapsed: number): number => {
     const next = generator.nextOffsetMs;
     if (!config.pace || !(next < elapsed - DUE_EPSILON_MS)) return 0;
-    return Math.max(1, Math.round(schedule.expectedEvents(elapsed) - schedule.expectedEvents(next)));
+    return Math.max(
+      1,
+      Math.round((schedule.expectedEvents(elapsed) - schedule.expectedEvents(next)) * share),
+    );
   };
   const report = (now: number) => {
     if (!reporter) return;
@@ -138,12 +153,16 @@ export async function runPaced(
       acknowledged: stats.acknowledged,
       failed: stats.failed,
       inFlight: sink.inFlight(),
-      targetRate: schedule.rateAt(config.pace ? elapsed : generator.done ? lastOffsetMs : next),
+      targetRate: schedule.rateAt(config.pace ? elapsed : generator.done ? lastOffsetMs : next) * share,
       achievedRate: interval > 0 ? ((produced - reportedProduced) * 1000) / interval : 0,
       backlog: backlogAt(elapsed),
       lagMs: config.pace && next <= elapsed ? elapsed - next : 0,
       atInFlightLimit: waitingSince !== undefined,
-      fraction: fractionDone(config, produced, generator.done ? Number.POSITIVE_INFINITY : next),
+      fraction: fractionDone(
+        config,
+        generator.done ? Number.POSITIVE_INFINITY : generator.walked,
+        generator.done ? Number.POSITIVE_INFINITY : next,
+      ),
     });
     reportedProduced = produced;
     reportedAt = now;
@@ -189,13 +208,23 @@ export async function runPaced(
       waitingSince = undefined;
     }
 
-    const until = config.pace ? elapsed + DUE_EPSILON_MS : Number.POSITIVE_INFINITY;
+    const until = config.pace
+      ? elapsed + DUE_EPSILON_MS
+      : (config.lockstep?.horizon() ?? Number.POSITIVE_INFINITY);
     if (next > until) {
+      if (!config.pace) {
+        // Ahead of the slowest thread of the run: let it catch up.
+        config.lockstep?.publish(next);
+        await clock.sleep(1);
+        await yieldToEventLoop();
+        continue;
+      }
       await clock.sleep(Math.min(next - elapsed, nextReportAt - now, MAX_IDLE_SLEEP_MS));
       continue;
     }
     batch = [];
     const count = generator.fill(batch, until, Math.min(room, maxBatch));
+    config.lockstep?.publish(generator.nextOffsetMs);
     if (count > 0) {
       lastOffsetMs = (batch[count - 1] as SinkRecord).intendedMs - start;
       sink.send(batch);
@@ -204,6 +233,8 @@ export async function runPaced(
     }
     await yieldToEventLoop();
   }
+  // Finished, stopped or failed: this thread holds no other back any more.
+  config.lockstep?.publish(Number.POSITIVE_INFINITY);
   if (waitingSince !== undefined) inFlightWaitMs += clock.now() - waitingSince;
   const producingMs = lastProducedAt - start;
   if (!fatalError) await sink.flush();
@@ -224,8 +255,9 @@ export async function runPaced(
   };
 }
 
-function fractionDone(config: PacingConfig, produced: number, nextOffsetMs: number): number | undefined {
-  if (config.events !== undefined) return Math.min(1, produced / config.events);
+/** From the arrivals walked (the whole stream's, which a shard walks too) or the schedule's offset. */
+function fractionDone(config: PacingConfig, walked: number, nextOffsetMs: number): number | undefined {
+  if (config.events !== undefined) return Math.min(1, walked / config.events);
   if (config.durationMs !== undefined) return Math.min(1, Math.max(0, nextOffsetMs / config.durationMs));
   return undefined;
 }

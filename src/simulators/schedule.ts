@@ -10,7 +10,9 @@
  * Time-varying rates (k6-like ramps) use time rescaling: with Λ(t) = ∫₀ᵗ rate, the arrivals are
  * Λ⁻¹(E₁), Λ⁻¹(E₁+E₂), … for unit exponentials Eᵢ. The rate is piecewise linear, so Λ is piecewise
  * quadratic and Λ⁻¹ has a closed form. Intended send times therefore come from the seed and the
- * schedule only, never from when a previous send finished.
+ * schedule only, never from when a previous send finished. The generator walks the process in
+ * Λ-space (the running sum of the exponentials) and maps to time only the arrivals it keeps, which a
+ * shard of a split stream needs: it walks every arrival and keeps a fraction of them.
  */
 import type { Sfc32 } from './prng.js';
 
@@ -64,6 +66,16 @@ export class RateSchedule {
   /** Sum of the stage durations (0 for a constant rate). */
   get stagesDurationMs(): number {
     return this.tailStartMs;
+  }
+
+  /** The rate after the last stage, which holds for good, events/s. */
+  get finalRate(): number {
+    return this.tailPerMs * 1000;
+  }
+
+  /** Λ at the end of the stages: all the events a schedule ending at 0/s ever expects. */
+  get totalExpected(): number {
+    return this.tailLambda;
   }
 
   /** The highest rate the schedule reaches, events/s. */

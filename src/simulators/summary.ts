@@ -1,12 +1,14 @@
 /**
  * What a simulate run reports: the summary (`--json` prints it as is) and how latency histograms are
  * summarised. The produce→ack histogram comes from sinks that measure it (Kafka); the others leave
- * `produceAck` out.
+ * `produceAck` out. With several generator threads, every figure is the whole run's: counts summed,
+ * histograms merged, lags the worst thread's.
  */
 import { encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 import type { GeneratorStats } from './generator.js';
 import type { RegionCode } from './regions.js';
 import type { StopReason } from './runner.js';
+import type { ShardSpec } from './shard.js';
 
 export interface LatencySummary {
   unit: 'ms';
@@ -32,6 +34,10 @@ export interface SimulateSummary {
   startTime: string;
   stopReason: StopReason;
   paced: boolean;
+  /** Generator threads that produced the run (each with a shard of the players and a sink of its own). */
+  workers?: number | undefined;
+  /** With --shard: the part of the stream this process produced. Counts and rates are this shard's. */
+  shard?: ShardSpec | undefined;
   /** Records handed to the sink. */
   produced: number;
   acknowledged: number;

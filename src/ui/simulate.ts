@@ -76,6 +76,11 @@ export function renderSimulateBanner(start: SimulationStart): string {
     lines.push(
       '  unpaced (--no-pace): as fast as the sink accepts; intended times still follow the schedule',
     );
+  if ((start.workers ?? 1) > 1 || start.shard) {
+    const threads = (start.workers ?? 1) > 1 ? `${start.workers} generator threads` : '';
+    const shard = start.shard ? `shard ${start.shard.index}/${start.shard.count} of the stream` : '';
+    lines.push(`  ${[threads, shard].filter(Boolean).join(' · ')}`);
+  }
   if (start.manifestPath) lines.push(`  ground truth → ${start.manifestPath}`);
   return `${lines.join('\n')}\n`;
 }
@@ -151,7 +156,9 @@ export function renderSimulateSummary(summary: SimulateSummary): string {
   if (injected.length > 0) lines.push(`  injected: ${injected.join(', ')}`);
   if (summary.manifest) lines.push(`  ground truth: ${summary.manifest}`);
   for (const error of summary.errors ?? []) lines.push(chalk.red(`  error: ${error}`));
-  lines.push(`  seed ${summary.seed} · run ${summary.runId}`);
+  const threads = (summary.workers ?? 1) > 1 ? ` · ${summary.workers} threads` : '';
+  const shard = summary.shard ? ` · shard ${summary.shard.index}/${summary.shard.count}` : '';
+  lines.push(`  seed ${summary.seed} · run ${summary.runId}${threads}${shard}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -40,6 +40,15 @@ export function renderVerifyResult(result: VerifyResult, options: { maxRows?: nu
   lines.push(
     `  found / expected: events ${formatCount(actual.events)} / ${formatCount(expected.events)}${late} · revenue ${formatCents(actual.revenueCents)} / ${formatCents(expected.revenueCents)} · duplicates ${formatCount(actual.duplicates)} / ${formatCount(expected.duplicates)}`,
   );
+  const failed = result.producerFailed;
+  if (failed && failed.records > 0) {
+    const cells = result.producerFailures?.length ?? 0;
+    lines.push(
+      chalk.yellow(
+        `  the producer gave up on ${formatCount(failed.records)} records (${formatCount(failed.events)} events lost, in ${formatCount(cells)} cells): taken out of the expected counts — the producer's failures, not the pipeline's`,
+      ),
+    );
+  }
   if (result.docs === 0) {
     lines.push(
       chalk.yellow(

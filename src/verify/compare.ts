@@ -20,6 +20,14 @@
  *   the manifest does not list is "unexpected" (expected 0).
  * - Documents not yet `final` are counted, not held against the result: the consumer keeps the last
  *   allowed-lateness worth of event time (10 minutes by default) open.
+ * - Producer failures: records the simulator's producer gave up on never reached Kafka, and the
+ *   manifest has already taken them out of events, revenue and duplicates (M.producer_failed says
+ *   how many records of the cell). Those fields are compared exactly as above. Unique players cannot
+ *   be taken out, so M.unique_players is then an upper bound: the true count U lies in
+ *   [M.unique_players − M.producer_failed, M.unique_players], and the consumer's count must fit it
+ *   (with late events: A.unique_players ≤ U ≤ A.unique_players + A.late_events for some such U). A
+ *   cell whose every record failed has no events to expect; without documents it is not "missing".
+ *   These cells are listed as the producer's failures, never as the pipeline's differences.
  * Each differing field of a cell is one `VerifyDifference`; a cell with any of them is "differing".
  */
 import type { AggregateDoc } from '../pipeline/types.js';
@@ -50,6 +58,8 @@ export interface VerifyDifference {
   late?: number;
   /** `bound` differences: the upper bound (actual unique players + late events). */
   actualMax?: number;
+  /** `bound` differences in a cell with producer failures: the lowest unique-player count the manifest allows. */
+  expectedMin?: number;
   kind: DifferenceKind;
 }
 
@@ -60,10 +70,21 @@ export interface VerifyCellCounts {
   matching: number;
   /** Cells with at least one difference; includes missing and unexpected ones. */
   differing: number;
-  /** Matching cells whose unique players could only be checked against the late-event bound. */
+  /** Matching cells whose unique players could only be checked against a bound (late events, producer failures). */
   bounded: number;
   missing: number;
   unexpected: number;
+  /** Cells with records the producer gave up on (matching or not): the producer's failures, not the pipeline's. */
+  producerFailed?: number;
+}
+
+/** A cell some of whose records never reached Kafka because the producer gave up on them. */
+export interface ProducerFailedCell {
+  window_start: string;
+  region: string;
+  event_type: string;
+  /** Records of the cell the producer gave up on. */
+  records: number;
 }
 
 export interface VerifyTotals {
@@ -74,6 +95,8 @@ export interface VerifyTotals {
     duplicates: number;
     /** Events the simulator sent late on purpose (whether the consumer found them late depends on its allowed lateness). */
     lateEvents: number;
+    /** Records of these cells the producer gave up on (already taken out of the counts above). */
+    producerFailed?: number;
   };
   /** Summed over the compared documents. */
   actual: {
@@ -99,6 +122,8 @@ export interface AggregateComparison {
   notFinal: number;
   /** Sorted by window, region, event type, then field. */
   differences: VerifyDifference[];
+  /** Cells with producer failures, sorted like the differences. */
+  producerFailures?: ProducerFailedCell[];
 }
 
 /** The sums of one cell's documents. */
@@ -179,7 +204,7 @@ export function compareAggregates(
   }
 
   const totals: VerifyTotals = {
-    expected: { events: 0, revenueCents: 0, duplicates: 0, lateEvents: 0 },
+    expected: { events: 0, revenueCents: 0, duplicates: 0, lateEvents: 0, producerFailed: 0 },
     actual: {
       events: 0,
       acceptedEvents: 0,
@@ -195,6 +220,7 @@ export function compareAggregates(
     totals.expected.revenueCents += window.revenue_cents;
     totals.expected.duplicates += window.duplicates;
     totals.expected.lateEvents += window.late_events;
+    totals.expected.producerFailed = (totals.expected.producerFailed ?? 0) + (window.producer_failed ?? 0);
   }
   for (const { sums } of actual.values()) {
     totals.actual.acceptedEvents += sums.events;
@@ -213,8 +239,10 @@ export function compareAggregates(
     bounded: 0,
     missing: 0,
     unexpected: 0,
+    producerFailed: 0,
   };
   const differences: VerifyDifference[] = [];
+  const producerFailures: ProducerFailedCell[] = [];
   const keys = [...new Set([...expected.keys(), ...actual.keys()])].sort(compareKeys);
   for (const key of keys) {
     const manifest = expected.get(key);
@@ -222,8 +250,16 @@ export function compareAggregates(
     cells.compared++;
     let cellDifferences: VerifyDifference[];
     let bounded = false;
+    const failedRecords = manifest?.window.producer_failed ?? 0;
+    if (manifest && failedRecords > 0) {
+      cells.producerFailed = (cells.producerFailed ?? 0) + 1;
+      producerFailures.push({ ...manifest.cell, records: failedRecords });
+    }
     if (manifest && found) {
       ({ differences: cellDifferences, bounded } = compareCell(manifest.cell, manifest.window, found.sums));
+    } else if (manifest && nothingArrived(manifest.window)) {
+      // Every record of the cell failed in the producer: no documents is the right answer.
+      cellDifferences = [];
     } else if (manifest) {
       cells.missing++;
       cellDifferences = missingCell(manifest.cell, manifest.window);
@@ -241,7 +277,20 @@ export function compareAggregates(
     }
   }
 
-  return { ok: differences.length === 0, docs: docs.length, cells, totals, notFinal, differences };
+  return {
+    ok: differences.length === 0,
+    docs: docs.length,
+    cells,
+    totals,
+    notFinal,
+    differences,
+    producerFailures,
+  };
+}
+
+/** A cell of producer failures only: none of its records reached Kafka. */
+function nothingArrived(window: ManifestWindow): boolean {
+  return (window.producer_failed ?? 0) > 0 && window.events === 0 && window.duplicates === 0;
 }
 
 function compareCell(
@@ -283,16 +332,20 @@ function compareCell(
       kind: 'mismatch',
     });
   }
-  const bounded = sums.lateEvents > 0;
+  const failed = window.producer_failed ?? 0;
+  const bounded = sums.lateEvents > 0 || failed > 0;
   if (bounded) {
+    // Two ranges for the true count: [found, found + late] and [expected − failed, expected].
     const max = sums.uniquePlayers + sums.lateEvents;
-    if (window.unique_players < sums.uniquePlayers || window.unique_players > max) {
+    const expectedMin = Math.max(0, window.unique_players - failed);
+    if (window.unique_players < sums.uniquePlayers || expectedMin > max) {
       differences.push({
         ...cell,
         field: 'unique_players',
         expected: window.unique_players,
         actual: sums.uniquePlayers,
         actualMax: max,
+        ...(failed > 0 ? { expectedMin } : {}),
         kind: 'bound',
       });
     }

@@ -1,7 +1,8 @@
 /**
- * `gapipe verify` as a service: load the ground-truth manifest, read the topic's 1-minute tumbling
- * aggregates, compare them (rules in ./compare.ts), and optionally keep re-reading once a second
- * until they match or the wait budget is spent (a consumer may still be catching up).
+ * `gapipe verify` as a service: load the ground-truth manifest (or the manifests of a sharded run's
+ * shards, combined: ./manifests.ts), read the topic's 1-minute tumbling aggregates, compare them
+ * (rules in ./compare.ts), and optionally keep re-reading once a second until they match or the
+ * wait budget is spent (a consumer may still be catching up).
  */
 import { readFile } from 'node:fs/promises';
 import { type Clock, systemClock } from '../clock.js';
@@ -11,20 +12,26 @@ import {
   type GroundTruthManifest,
   MANIFEST_FORMAT,
   type ManifestWindow,
+  type ProducerFailedTotals,
   WINDOW_MS,
 } from '../simulators/manifest.js';
 import {
   type AggregateComparison,
   compareAggregates,
+  type ProducerFailedCell,
   type VerifyCellCounts,
   type VerifyDifference,
   type VerifyTotals,
 } from './compare.js';
+import { combineShardManifests } from './manifests.js';
 import type { AggregateReader } from './reader.js';
 
 export interface VerifyOptions {
-  /** The ground-truth file written by `gapipe simulate --manifest`. */
-  manifestPath: string;
+  /**
+   * The ground-truth file written by `gapipe simulate --manifest`, or the files of every shard of a
+   * `--shard I/N` run (combined into one).
+   */
+  manifestPath: string | readonly string[];
   index: string;
   /** The topic whose aggregates are compared; default the manifest's run.topic. */
   topic?: string | undefined;
@@ -56,8 +63,9 @@ export interface VerifyResult {
   ok: boolean;
   index: string;
   topic: string;
-  /** Path of the manifest. */
+  /** Path of the manifest (the paths, comma separated, of a sharded run's manifests). */
   manifest: string;
+  manifests?: string[];
   /** Documents compared. */
   docs: number;
   cells: VerifyCellCounts;
@@ -65,6 +73,10 @@ export interface VerifyResult {
   /** Documents not yet final (informational, never a difference). */
   notFinal: number;
   differences: VerifyDifference[];
+  /** Records the producer gave up on, by kind (from the manifest): the producer's failures, not the pipeline's. */
+  producerFailed?: ProducerFailedTotals;
+  /** The cells those records belonged to, with how many each. */
+  producerFailures?: ProducerFailedCell[];
   /** Reads made (1 without --wait). */
   attempts: number;
   /** From the first read to the start of the last one (0 without --wait). */
@@ -124,6 +136,8 @@ export function parseManifest(text: string, path: string): GroundTruthManifest {
 }
 
 const WINDOW_COUNTS = ['events', 'unique_players', 'revenue_cents', 'late_events', 'duplicates'] as const;
+/** Counts a window may leave out (older manifests, or none to report). */
+const OPTIONAL_WINDOW_COUNTS = ['producer_failed'] as const;
 
 function windowProblem(window: unknown): string | undefined {
   if (typeof window !== 'object' || window === null) return 'is not an object';
@@ -134,8 +148,9 @@ function windowProblem(window: unknown): string | undefined {
   for (const field of ['region', 'event_type'] as const) {
     if (typeof w[field] !== 'string' || w[field] === '') return `has no ${field}`;
   }
-  for (const field of WINDOW_COUNTS) {
+  for (const field of [...WINDOW_COUNTS, ...OPTIONAL_WINDOW_COUNTS]) {
     const n = w[field];
+    if (n === undefined && (OPTIONAL_WINDOW_COUNTS as readonly string[]).includes(field)) continue;
     if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
       return `${field} must be a whole number ≥ 0 (got ${JSON.stringify(n ?? null)})`;
     }
@@ -155,10 +170,18 @@ export function resolveTopic(manifest: GroundTruthManifest, path: string, topic?
   );
 }
 
-/** Loads the manifest, then reads and compares until it matches or `waitMs` is spent. */
+/** Loads the manifests of `paths` and, when there are several, combines the shards into one. */
+export async function loadManifests(paths: readonly string[]): Promise<GroundTruthManifest> {
+  const manifests = await Promise.all(paths.map((path) => loadManifest(path)));
+  return combineShardManifests(manifests, paths);
+}
+
+/** Loads the manifest(s), then reads and compares until it matches or `waitMs` is spent. */
 export async function verify(options: VerifyOptions, deps: VerifyDependencies): Promise<VerifyResult> {
-  const manifest = await loadManifest(options.manifestPath);
-  const topic = resolveTopic(manifest, options.manifestPath, options.topic);
+  const paths = typeof options.manifestPath === 'string' ? [options.manifestPath] : [...options.manifestPath];
+  const manifest = await loadManifests(paths);
+  const manifestLabel = paths.join(', ');
+  const topic = resolveTopic(manifest, manifestLabel, options.topic);
   const clock = deps.clock ?? systemClock;
   const intervalMs = options.intervalMs ?? DEFAULT_VERIFY_INTERVAL_MS;
   const started = clock.now();
@@ -182,12 +205,21 @@ export async function verify(options: VerifyOptions, deps: VerifyDependencies): 
         ok: comparison.ok,
         index: options.index,
         topic,
-        manifest: options.manifestPath,
+        manifest: manifestLabel,
+        manifests: paths,
         docs: comparison.docs,
         cells: comparison.cells,
         totals: comparison.totals,
         notFinal: comparison.notFinal,
         differences: comparison.differences,
+        producerFailed: {
+          records: 0,
+          events: 0,
+          duplicates: 0,
+          malformed: 0,
+          ...manifest.totals?.producerFailed,
+        },
+        producerFailures: comparison.producerFailures ?? [],
         attempts: attempt,
         waitedMs: readAt - started,
       };

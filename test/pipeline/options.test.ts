@@ -30,6 +30,11 @@ describe('resolveConsumeOptions', () => {
     });
   });
 
+  it('waits 3 minutes for an unreachable Kafka unless --kafka-timeout says otherwise', () => {
+    expect(resolveConsumeOptions({})).toMatchObject({ kafkaTimeoutMs: 180_000, stopTimeoutMs: 3000 });
+    expect(resolveConsumeOptions({ kafkaTimeout: '30s' }).kafkaTimeoutMs).toBe(30_000);
+  });
+
   it('derives side topics from --topic and takes hopping and session windows', () => {
     expect(resolveConsumeOptions({ topic: 'matches' })).toMatchObject({
       lateTopic: 'matches-late',
@@ -76,6 +81,7 @@ describe('resolveConsumeOptions', () => {
     [{ topic: 'a b' }, "--topic must be one name without spaces or commas, got 'a b'"],
     [{ maxUnflushed: '10' }, "--max-unflushed must be a whole number of records, at least 1000, got '10'"],
     [{ sessionTimeout: '1s' }, "--session-timeout must be at least 6000ms, got '1s'"],
+    [{ kafkaTimeout: '5s' }, "--kafka-timeout must be at least 10000ms, got '5s'"],
   ])('rejects %j clearly', (input, message) => {
     const e = error(input);
     expect(e.code).toBe('INVALID_FLAG');

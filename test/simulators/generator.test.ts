@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FragmentStore } from '../../src/simulators/encoding.js';
-import { TrafficGenerator } from '../../src/simulators/generator.js';
+import { RESEND_WINDOW_MS, TrafficGenerator } from '../../src/simulators/generator.js';
 import { EVENT_TYPES } from '../../src/simulators/manifest.js';
 import {
   PLATFORMS,
@@ -300,6 +300,23 @@ describe('disorder at the configured rates', () => {
     expect(duplicates).toBe(stats.duplicates);
   });
 
+  it('re-sends a copy with the same player’s next record, within the re-send window, never a late event', () => {
+    const lastByPlayer = new Map<string, { value: string; intendedMs: number }>();
+    let copies = 0;
+    for (const [i, record] of records.entries()) {
+      const value = text(record);
+      const previous = lastByPlayer.get(record.key);
+      if (valid[i] && previous?.value === value) {
+        copies++;
+        expect(record.intendedMs - previous.intendedMs).toBeLessThanOrEqual(RESEND_WINDOW_MS);
+        const lagMs = Math.floor(EVENING_EU + record.intendedMs) - Date.parse(String(parse(record).ts));
+        expect(lagMs).toBeLessThan(DISORDER.lateByMs.min);
+      }
+      lastByPlayer.set(record.key, { value, intendedMs: record.intendedMs });
+    }
+    expect(copies).toBe(stats.duplicates);
+  });
+
   it('sends late events with event time behind the send time by the --late-by range', () => {
     let late = 0;
     let maxOutOfOrderLag = 0;
@@ -340,7 +357,7 @@ describe('disorder at the configured rates', () => {
 });
 
 describe('run bounds and schedules', () => {
-  it('stops at --duration: every intended time is inside it, held events included', () => {
+  it('stops at --duration: every intended time is inside it, out-of-order events included', () => {
     const { records } = generateAll({
       events: undefined,
       durationMs: 2000,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TrafficGenerator } from '../../src/simulators/generator.js';
+import { TrafficGenerator, type GeneratedRecord as TrafficRecord } from '../../src/simulators/generator.js';
 import {
   GroundTruthRecorder,
   MANIFEST_FORMAT,
@@ -149,5 +149,90 @@ describe('ground-truth manifest', () => {
     expect(longRun.openWindowCount).toBe(0);
     const result = longRun.toManifest({});
     expect(new Set(result.windows.map((w) => w.window_start)).size).toBeGreaterThanOrEqual(179);
+  });
+});
+
+describe('records the producer gave up on', () => {
+  // Many re-sent copies (players send every ~1.3 s, well inside the re-send window).
+  const disorder = { ...DISORDER, duplicates: 0.05 };
+  const recorder = new GroundTruthRecorder(['NA', 'EU', 'ASIA']);
+  const generator = new TrafficGenerator(
+    simulateOptions({ events: undefined, durationMs: 180_000, startRate: 400, players: 500, disorder }),
+  );
+  generator.observe(recorder);
+  const records: SinkRecord[] = [];
+  const failed = new Set<SinkRecord>();
+  let lateReports: SinkRecord[] = [];
+  const batch: SinkRecord[] = [];
+  while (!generator.done) {
+    batch.length = 0;
+    generator.fill(batch, Number.POSITIVE_INFINITY, 100);
+    for (const record of batch) {
+      records.push(record);
+      // Every 9th record fails; half the failures are reported at once, half only at the end (after
+      // later copies of the same event went out).
+      if (records.length % 9 === 0) {
+        failed.add(record);
+        if (records.length % 2 === 0) recorder.retract([record]);
+        else lateReports.push(record);
+      }
+    }
+  }
+  recorder.retract(lateReports);
+  lateReports = [];
+  const manifest = recorder.toManifest({});
+  const delivered = records.filter((r) => !failed.has(r));
+  const truth = recount(delivered);
+  const key = (w: { window_start: string; region: string; event_type: string }) =>
+    `${w.window_start}|${w.region}|${w.event_type}`;
+
+  it('counts exactly what reached Kafka: events, revenue, duplicates and late events', () => {
+    const expected = new Map(truth.windows.map((w) => [key(w), w]));
+    // Some events reached Kafka only through their re-sent copy, and some copies failed while the original arrived.
+    const groups = records.filter((r) => (r as TrafficRecord).resendGroup !== undefined);
+    expect(groups.length).toBeGreaterThan(100);
+    for (const w of manifest.windows) {
+      const actual = expected.get(key(w));
+      expect(
+        { events: w.events, revenue: w.revenue_cents, duplicates: w.duplicates, late: w.late_events },
+        key(w),
+      ).toEqual({
+        events: actual?.events ?? 0,
+        revenue: actual?.revenue_cents ?? 0,
+        duplicates: actual?.duplicates ?? 0,
+        late: actual?.late_events ?? 0,
+      });
+      expected.delete(key(w));
+    }
+    expect([...expected.keys()]).toEqual([]);
+    expect(manifest.totals.distinctEvents).toBe(truth.windows.reduce((n, w) => n + w.events, 0));
+    expect(manifest.totals.malformed).toBe(truth.malformed);
+  });
+
+  it('keeps unique players as an upper bound and counts the failed records per cell and in totals', () => {
+    const expected = new Map(truth.windows.map((w) => [key(w), w]));
+    let failedInCells = 0;
+    for (const w of manifest.windows) {
+      const found = expected.get(key(w))?.unique_players ?? 0;
+      const lost = w.producer_failed ?? 0;
+      failedInCells += lost;
+      expect(w.unique_players).toBeGreaterThanOrEqual(found);
+      expect(w.unique_players - lost).toBeLessThanOrEqual(found);
+    }
+    const totals = manifest.totals.producerFailed;
+    expect(totals?.records).toBe(failed.size);
+    expect(failedInCells + (totals?.malformed ?? 0)).toBe(failed.size);
+    expect(totals?.events).toBeGreaterThan(0);
+    expect(totals?.duplicates).toBeGreaterThan(0);
+    // Handed to the producer: what arrived plus what failed.
+    expect(manifest.totals.records).toBe(records.length);
+    expect(manifest.totals.validRecords + manifest.totals.malformed + failed.size).toBe(records.length);
+  });
+
+  it('ignores records without ground-truth facts', () => {
+    const other = new GroundTruthRecorder(['NA']);
+    const foreign = { key: 'k', value: 'v', headers: {}, intendedMs: 0 };
+    expect(other.retract([foreign])).toBe(0);
+    expect(other.toManifest({}).totals.producerFailed?.records).toBe(0);
   });
 });

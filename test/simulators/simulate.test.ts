@@ -11,7 +11,7 @@ import { MANIFEST_FORMAT } from '../../src/simulators/manifest.js';
 import { type SimulateReporter, type SimulationStart, simulate } from '../../src/simulators/simulate.js';
 import { MemorySink } from '../../src/simulators/sinks/memory.js';
 import { isValidRecord } from './event-schema.js';
-import { simulateOptions, ThrottledSink } from './helpers.js';
+import { NO_DISORDER, simulateOptions, ThrottledSink } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gapipe-simulate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -122,6 +122,48 @@ describe('simulate (the service)', () => {
     expect(manifest.run).toMatchObject({ runId: 'run-m', seed: 42, startTime: '2026-11-21T20:00:00.000Z' });
     expect(manifest.totals.records).toBe(5000);
     expect(summary.manifest).toBe(path);
+  });
+
+  it('takes the records a sink finally gave up on out of the manifest (a sink made with the run hooks)', async () => {
+    const path = join(dir, 'failed-truth.json');
+    let failedRecords = 0;
+    const summary = await simulate(
+      simulateOptions({
+        events: 5000,
+        pace: false,
+        manifestPath: path,
+        disorder: { ...NO_DISORDER, duplicates: 0.02, malformed: 0.01 },
+      }),
+      {
+        sink: (hooks) => {
+          const sink = new MemorySink({ manualAcks: true });
+          const send = sink.send.bind(sink);
+          sink.send = (records) => {
+            send(records);
+            const failed = records.filter((_, i) => i % 10 === 3);
+            failedRecords += failed.length;
+            sink.fail(failed.length);
+            sink.ack(records.length - failed.length);
+            hooks.onFailed?.(failed);
+          };
+          return sink;
+        },
+      },
+    );
+    const manifest = JSON.parse(readFileSync(path, 'utf8'));
+    expect(summary).toMatchObject({
+      produced: 5000,
+      failed: failedRecords,
+      acknowledged: 5000 - failedRecords,
+    });
+    expect(manifest.totals.records).toBe(5000);
+    expect(manifest.totals.producerFailed.records).toBe(failedRecords);
+    const inCells = manifest.windows.reduce(
+      (n: number, w: { producer_failed?: number }) => n + (w.producer_failed ?? 0),
+      0,
+    );
+    expect(inCells + manifest.totals.producerFailed.malformed).toBe(failedRecords);
+    expect(manifest.totals.validRecords + manifest.totals.malformed).toBe(5000 - failedRecords);
   });
 
   it('fills in produce→ack percentiles from a sink that measures them', async () => {

@@ -77,9 +77,10 @@ describe('compareAggregates', () => {
       bounded: 0,
       missing: 0,
       unexpected: 0,
+      producerFailed: 0,
     });
     expect(result.totals).toEqual({
-      expected: { events: 20, revenueCents: 1234, duplicates: 2, lateEvents: 0 },
+      expected: { events: 20, revenueCents: 1234, duplicates: 2, lateEvents: 0, producerFailed: 0 },
       actual: {
         events: 20,
         acceptedEvents: 20,
@@ -179,6 +180,7 @@ describe('compareAggregates', () => {
           bounded: 1,
           missing: 0,
           unexpected: 0,
+          producerFailed: 0,
         });
       },
     );
@@ -232,6 +234,7 @@ describe('compareAggregates', () => {
       bounded: 0,
       missing: 1,
       unexpected: 0,
+      producerFailed: 0,
     });
     const cell = { window_start: T1, region: 'NA', event_type: 'level_up' };
     expect(result.differences).toEqual([
@@ -263,6 +266,7 @@ describe('compareAggregates', () => {
       bounded: 0,
       missing: 0,
       unexpected: 1,
+      producerFailed: 0,
     });
     const cell = { window_start: T0, region: 'ASIA', event_type: 'item_purchase' };
     expect(result.differences).toEqual([
@@ -322,5 +326,72 @@ describe('compareAggregates', () => {
     delete old.late_events;
     delete old.late_revenue_cents;
     expect(compareAggregates([win()], [old as AggregateDoc]).ok).toBe(true);
+  });
+});
+
+describe('cells with records the producer gave up on', () => {
+  // After the producer failed on 2 of its records: 8 events arrived, by at most 6 players.
+  const failedCell = win({ events: 8, unique_players: 6, producer_failed: 2, revenue_cents: 1234 });
+
+  it('compares events, revenue and duplicates exactly and unique players within the bound; lists the cell as the producer’s', () => {
+    for (const players of [4, 5, 6]) {
+      const result = compareAggregates([failedCell], [doc({ events: 8, unique_players: players })]);
+      expect(result.ok, `${players} players`).toBe(true);
+      expect(result.cells).toMatchObject({ matching: 1, bounded: 1, producerFailed: 1 });
+      expect(result.producerFailures).toEqual([
+        { window_start: T0, region: 'EU', event_type: 'item_purchase', records: 2 },
+      ]);
+      expect(result.totals.expected.producerFailed).toBe(2);
+    }
+  });
+
+  it('still blames the pipeline for counts that differ from what reached Kafka', () => {
+    const result = compareAggregates([failedCell], [doc({ events: 9, unique_players: 6 })]);
+    expect(result.ok).toBe(false);
+    expect(result.differences).toEqual([
+      expect.objectContaining({ field: 'events', expected: 8, actual: 9, kind: 'mismatch' }),
+    ]);
+    expect(result.cells.producerFailed).toBe(1);
+  });
+
+  it('reports unique players outside [expected − failed, expected] as a broken bound', () => {
+    const tooFew = compareAggregates([failedCell], [doc({ events: 8, unique_players: 3 })]);
+    expect(tooFew.differences).toEqual([
+      expect.objectContaining({
+        field: 'unique_players',
+        expected: 6,
+        expectedMin: 4,
+        actual: 3,
+        actualMax: 3,
+        kind: 'bound',
+      }),
+    ]);
+    const tooMany = compareAggregates([failedCell], [doc({ events: 8, unique_players: 7 })]);
+    expect(tooMany.differences).toEqual([
+      expect.objectContaining({ field: 'unique_players', expected: 6, actual: 7, kind: 'bound' }),
+    ]);
+    // Late events widen the consumer's side: 3 accepted players + 1 late event reach 4.
+    const withLate = compareAggregates([failedCell], [doc({ events: 7, late_events: 1, unique_players: 3 })]);
+    expect(withLate.ok).toBe(true);
+  });
+
+  it('does not call a cell missing when every one of its records failed in the producer', () => {
+    const lost = win({
+      window_start: T1,
+      events: 0,
+      unique_players: 2,
+      revenue_cents: 0,
+      duplicates: 0,
+      producer_failed: 3,
+    });
+    const result = compareAggregates([win(), lost], splitOverPartitions());
+    expect(result.ok).toBe(true);
+    expect(result.cells).toMatchObject({ compared: 2, matching: 2, missing: 0, producerFailed: 1 });
+    expect(result.producerFailures).toEqual([
+      { window_start: T1, region: 'EU', event_type: 'item_purchase', records: 3 },
+    ]);
+    // A cell with failures that still had events to deliver is missing when nothing was written.
+    const partly = compareAggregates([win({ producer_failed: 1 })], []);
+    expect(partly.cells.missing).toBe(1);
   });
 });

@@ -143,13 +143,27 @@ describe('verify (service)', () => {
       topic: TOPIC,
       manifest: path,
       docs: 6,
-      cells: { compared: 3, matching: 3, differing: 0, bounded: 0, missing: 0, unexpected: 0 },
+      cells: {
+        compared: 3,
+        matching: 3,
+        differing: 0,
+        bounded: 0,
+        missing: 0,
+        unexpected: 0,
+        producerFailed: 0,
+      },
       notFinal: 0,
       differences: [],
       attempts: 1,
       waitedMs: 0,
     });
-    expect(result.totals.expected).toEqual({ events: 12, revenueCents: 999, duplicates: 0, lateEvents: 0 });
+    expect(result.totals.expected).toEqual({
+      events: 12,
+      revenueCents: 999,
+      duplicates: 0,
+      lateEvents: 0,
+      producerFailed: 0,
+    });
     expect(reader.reads).toEqual([{ index: INDEX, topic: TOPIC, windowKind: 'tumbling' }]);
   });
 
@@ -581,6 +595,24 @@ describe('gapipe verify (child process, CI=true)', { timeout: 120_000 }, () => {
     expect(stdout).toBe('');
     expect(stderr).toContain('Invalid flag: --manifest is required');
     expect(stderr).toContain('gapipe simulate --sink kafka --manifest');
+  });
+
+  it('combines several --manifest flags as the shards of one run, and refuses ones that are not', async () => {
+    const shard = (index: number) =>
+      writeManifest(
+        manifestOf(index === 0 ? WINDOWS.slice(0, 2) : WINDOWS.slice(2), {
+          runId: 'r1',
+          topic: TOPIC,
+          shard: { index, count: 2 },
+        }),
+      );
+    const [first, second] = [shard(0), shard(1)];
+    const ok = await gapipe('verify', '--manifest', first, '--manifest', second, '--es', url, '--json');
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, manifests: [first, second] });
+    const twice = await gapipe('verify', '--manifest', first, '--manifest', first, '--es', url);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain(`not the shards of one run: ${first} and ${first} are both shard 0/2`);
   });
 
   it('a bad --wait exits 2 naming the flag, the form and the value', async () => {
