@@ -19,8 +19,8 @@ import { DockerodeFacade } from '../../src/lab/docker.js';
 import { Lab } from '../../src/lab/lab.js';
 import {
   type CliResult,
-  freePort,
   infraEnv,
+  labUp,
   parseJson,
   type RunningCli,
   randomName,
@@ -164,26 +164,7 @@ function expectClean(result: CliResult): void {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gapipe-e2e-consume-'));
-  const [kafkaPort, esPort] = [await freePort(), await freePort()];
-  const up = await runCli(
-    [
-      'lab',
-      'up',
-      '--name',
-      labName,
-      '--services',
-      'kafka,elasticsearch',
-      '--kafka-port',
-      String(kafkaPort),
-      '--es-port',
-      String(esPort),
-      '--json',
-    ],
-    env,
-  );
-  expect(up.code, up.stderr).toBe(0);
-  brokers = `127.0.0.1:${kafkaPort}`;
-  esUrl = `http://127.0.0.1:${esPort}`;
+  ({ brokers, esUrl } = await labUp(labName, env, 'kafka,elasticsearch'));
   es = new Client({ node: esUrl });
 });
 

@@ -145,3 +145,22 @@ export function startCli(args: string[], env: Record<string, string> = {}): Runn
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * `gapipe lab up` for a test: the named lab with the given services on free ports, from the stand-in
+ * images; fails the test with lab up's own message when it does not come up.
+ */
+export async function labUp(
+  name: string,
+  env: Record<string, string>,
+  services = 'kafka,elasticsearch',
+): Promise<{ brokers: string; esUrl: string }> {
+  const [kafkaPort, esPort] = [await freePort(), await freePort()];
+  const args = ['lab', 'up', '--name', name, '--services', services];
+  const up = await runCli(
+    [...args, '--kafka-port', String(kafkaPort), '--es-port', String(esPort), '--json'],
+    env,
+  );
+  if (up.code !== 0) throw new Error(`gapipe lab up failed (exit ${up.code}):\n${up.stderr}`);
+  return { brokers: `127.0.0.1:${kafkaPort}`, esUrl: `http://127.0.0.1:${esPort}` };
+}

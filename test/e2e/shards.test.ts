@@ -10,7 +10,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerodeFacade } from '../../src/lab/docker.js';
 import { Lab } from '../../src/lab/lab.js';
-import { freePort, infraEnv, parseJson, randomName, runCli } from './helpers.js';
+import { infraEnv, labUp, parseJson, randomName, runCli } from './helpers.js';
 
 const env = infraEnv();
 process.env.DOCKER_HOST = env.DOCKER_HOST;
@@ -51,26 +51,7 @@ async function topicCount(topic: string): Promise<number> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gapipe-e2e-shards-'));
-  const [kafkaPort, esPort] = [await freePort(), await freePort()];
-  const up = await runCli(
-    [
-      'lab',
-      'up',
-      '--name',
-      labName,
-      '--services',
-      'kafka,elasticsearch',
-      '--kafka-port',
-      String(kafkaPort),
-      '--es-port',
-      String(esPort),
-      '--json',
-    ],
-    env,
-  );
-  expect(up.code, up.stderr).toBe(0);
-  brokers = `127.0.0.1:${kafkaPort}`;
-  esUrl = `http://127.0.0.1:${esPort}`;
+  ({ brokers, esUrl } = await labUp(labName, env, 'kafka,elasticsearch'));
 });
 
 afterAll(async () => {

@@ -13,8 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerodeFacade } from '../../src/lab/docker.js';
 import { Lab } from '../../src/lab/lab.js';
 import {
-  freePort,
   infraEnv,
+  labUp,
   parseJson,
   type RunningCli,
   randomName,
@@ -70,25 +70,7 @@ async function eventIdsIn(topic: string): Promise<string[]> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gapipe-e2e-outage-'));
-  const [kafkaPort, esPort] = [await freePort(), await freePort()];
-  const up = await runCli(
-    [
-      'lab',
-      'up',
-      '--name',
-      labName,
-      '--services',
-      'kafka',
-      '--kafka-port',
-      String(kafkaPort),
-      '--es-port',
-      String(esPort),
-      '--json',
-    ],
-    env,
-  );
-  expect(up.code, up.stderr).toBe(0);
-  brokers = `127.0.0.1:${kafkaPort}`;
+  ({ brokers } = await labUp(labName, env, 'kafka'));
 });
 
 afterAll(async () => {
