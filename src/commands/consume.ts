@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { startBenchWorker } from '../bench/worker.js';
+import { endpointsFromLab, labEndpointFlag } from '../cli/lab-endpoints.js';
 import { type ConsumeResult, consume } from '../pipeline/consume.js';
 import { type ConsumeOptions, resolveConsumeOptions } from '../pipeline/options.js';
 import { renderConsumeSummary } from '../ui/consume.js';
@@ -56,6 +57,7 @@ within seconds, with code 5 if the last flush could not be made (nothing is lost
   ];
 
   static override flags = {
+    ...labEndpointFlag,
     brokers: Flags.string({
       description: 'Kafka bootstrap servers [default: 127.0.0.1:9092]',
       env: 'GAPIPE_BROKERS',
@@ -109,11 +111,15 @@ within seconds, with code 5 if the last flush could not be made (nothing is lost
 
   async run(): Promise<ConsumeResult> {
     const { flags } = await this.parse(Consume);
+    const endpoints = await endpointsFromLab(flags.lab, { brokers: flags.brokers, es: flags.es }, [
+      'kafka',
+      'elasticsearch',
+    ]);
     const options = resolveConsumeOptions({
-      brokers: flags.brokers,
+      brokers: endpoints.brokers,
       topic: flags.topic,
       group: flags.group,
-      es: flags.es,
+      es: endpoints.es,
       index: flags.index,
       rawIndex: flags['raw-index'],
       window: flags.window,

@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
+import { endpointsFromLab, labEndpointFlag } from '../cli/lab-endpoints.js';
 import { resolveSimulateOptions, type SimulateInput } from '../simulators/options.js';
 import { loadScenario } from '../simulators/scenarios.js';
 import { simulate } from '../simulators/simulate.js';
@@ -54,6 +55,7 @@ player (1000 players at 10ms = 100,000 events/s); as N/s it is the total. Progre
   ];
 
   static override flags = {
+    ...labEndpointFlag,
     players: Flags.string({ description: 'Number of simulated players [default: 1000]' }),
     rate: Flags.string({
       description:
@@ -136,6 +138,11 @@ player (1000 players at 10ms = 100,000 events/s); as N/s it is the total. Progre
 
   async run(): Promise<SimulateSummary> {
     const { flags } = await this.parse(Simulate);
+    const { brokers } = await endpointsFromLab(
+      flags.lab,
+      { brokers: flags.brokers },
+      (flags.sink ?? 'kafka') === 'kafka' ? ['kafka'] : [],
+    );
     const scenario = flags.scenario === undefined ? undefined : loadScenario(flags.scenario);
     const input: SimulateInput = {
       players: flags.players,
@@ -148,7 +155,7 @@ player (1000 players at 10ms = 100,000 events/s); as N/s it is the total. Progre
       startTime: flags['start-time'],
       sink: flags.sink,
       out: flags.out,
-      brokers: flags.brokers,
+      brokers,
       topic: flags.topic,
       late: flags.late,
       lateBy: flags['late-by'],

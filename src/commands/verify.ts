@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
+import { endpointsFromLab, labEndpointFlag } from '../cli/lab-endpoints.js';
 import { invalidFlag } from '../errors.js';
 import { AGGREGATES_INDEX } from '../lab/provision/elasticsearch.js';
 import { CONSUME_DEFAULTS, parseEsUrl } from '../pipeline/options.js';
@@ -52,6 +53,7 @@ Prints the differences (at most 50 rows; --json lists them all). Exits 1 when an
   ];
 
   static override flags = {
+    ...labEndpointFlag,
     manifest: Flags.string({
       description:
         'Ground-truth file written by `gapipe simulate --manifest FILE` (required); repeat it for each shard of a --shard I/N run',
@@ -82,7 +84,8 @@ Prints the differences (at most 50 rows; --json lists them all). Exits 1 when an
       );
     }
     const waitMs = parseWait(flags.wait);
-    const url = parseEsUrl(flags.es);
+    const { es } = await endpointsFromLab(flags.lab, { es: flags.es }, ['elasticsearch']);
+    const url = parseEsUrl(es);
     const reader = new ElasticsearchAggregateReader(url);
     try {
       const result = await verify(

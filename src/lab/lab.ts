@@ -435,6 +435,27 @@ export class Lab {
     }
   }
 
+  /**
+   * The endpoints a lab's containers were published on, read from their labels (no readiness check):
+   * what `simulate`, `consume` and `verify` use for `--lab NAME`.
+   */
+  async endpoints(lab: string): Promise<Partial<Record<ServiceName, string>>> {
+    await this.docker.ping();
+    const endpoints: Partial<Record<ServiceName, string>> = {};
+    for (const c of await this.docker.listContainers(labLabels(lab))) {
+      const service = c.labels[LABEL_SERVICE] as ServiceName | undefined;
+      const endpoint = c.labels[LABEL_ENDPOINT];
+      if (service && endpoint && (SERVICE_NAMES as readonly string[]).includes(service))
+        endpoints[service] = endpoint;
+    }
+    if (Object.keys(endpoints).length === 0) {
+      throw new GapipeError('LAB_NOT_FOUND', `There is no lab named '${lab}'`, {
+        nextSteps: `Start it with \`gapipe lab up --name ${lab}\`, or name the endpoints with --brokers and --es`,
+      });
+    }
+    return endpoints;
+  }
+
   async status(lab: string, checkTimeoutMs = 5000): Promise<LabStatusResult> {
     await this.docker.ping();
     const containers = await this.docker.listContainers(labLabels(lab));

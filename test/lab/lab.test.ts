@@ -532,6 +532,32 @@ describe('Lab.up: running it again', () => {
   });
 });
 
+describe('Lab.endpoints', () => {
+  it("reads each service's endpoint from its container's labels, and only this lab's", async () => {
+    docker.seedContainer({
+      name: 'gapipe-unit-kafka',
+      labels: { ...serviceLabels(LAB, 'kafka'), [LABEL_ENDPOINT]: '127.0.0.1:19092' },
+    });
+    docker.seedContainer({
+      name: 'gapipe-unit-elasticsearch',
+      labels: { ...serviceLabels(LAB, 'elasticsearch'), [LABEL_ENDPOINT]: 'http://127.0.0.1:19200' },
+    });
+    docker.seedContainer({
+      name: 'gapipe-other-kafka',
+      labels: { ...serviceLabels('other', 'kafka'), [LABEL_ENDPOINT]: '127.0.0.1:9092' },
+    });
+    expect(await newLab().endpoints(LAB)).toEqual({
+      kafka: '127.0.0.1:19092',
+      elasticsearch: 'http://127.0.0.1:19200',
+    });
+  });
+
+  it('fails with LAB_NOT_FOUND, saying how to start it, when there is no such lab', async () => {
+    const error = await failure(newLab().endpoints('absent'), 'LAB_NOT_FOUND');
+    expect(error.nextSteps).toContain('gapipe lab up --name absent');
+  });
+});
+
 describe('Lab.status', () => {
   // status() races each check against clock.sleep; a ManualClock would make the timeout win at once.
   const statusLab = () => new Lab({ docker, provision: false });
