@@ -5,7 +5,7 @@
 import { invalidFlag } from '../errors.js';
 import { AGGREGATES_INDEX, EVENTS_INDEX } from '../lab/provision/elasticsearch.js';
 import { deadLetterTopic, lateTopic } from '../lab/provision/topics.js';
-import { parseDurationMs } from '../simulators/options.js';
+import { parseDurationMs, parseHttpUrl, parseBrokers as parseSharedBrokers } from '../options.js';
 import { CONSUMER_DEFAULTS, type ConsumerOptions } from './consumer.js';
 import { WINDOWING_DEFAULTS, type WindowingOptions } from './windows.js';
 
@@ -82,26 +82,11 @@ function name(flag: string, text: string | undefined, fallback: string): string 
 
 /** An Elasticsearch URL from --es (or GAPIPE_ES_URL), without a trailing slash. */
 export function parseEsUrl(text: string | undefined): string {
-  if (text === undefined) return CONSUME_DEFAULTS.esUrl;
-  try {
-    const parsed = new URL(text);
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('protocol');
-    return text.replace(/\/+$/, '');
-  } catch {
-    throw invalidFlag(`--es must be an http(s) URL like http://127.0.0.1:9200, got '${text}'`);
-  }
+  return text === undefined ? CONSUME_DEFAULTS.esUrl : parseHttpUrl(text, '--es');
 }
 
 export function parseBrokers(text: string | undefined, fallback: string[]): string[] {
-  if (text === undefined) return fallback;
-  const brokers = text
-    .split(',')
-    .map((b) => b.trim())
-    .filter(Boolean);
-  if (brokers.length === 0 || brokers.some((b) => !/^[^\s:]+:\d{1,5}$/.test(b))) {
-    throw invalidFlag(`--brokers must be host:port[,host:port…], got '${text}'`);
-  }
-  return brokers;
+  return text === undefined ? fallback : parseSharedBrokers(text, '--brokers');
 }
 
 export function resolveWindowing(input: ConsumeInput): WindowingOptions {

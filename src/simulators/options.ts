@@ -4,6 +4,7 @@
  * Everything here is pure: the current time and the fallback seed are passed in.
  */
 import { invalidFlag } from '../errors.js';
+import { parseDurationMs, parseBrokers as parseSharedBrokers } from '../options.js';
 import { REGION_CODES, REGION_PROFILES, type RegionCode } from './regions.js';
 import type { RampStage } from './schedule.js';
 import { parseShard, type ShardSpec } from './shard.js';
@@ -181,22 +182,8 @@ export const FLAG_NAMES: Record<keyof SimulateInput, string> = {
 
 // --- single values ---------------------------------------------------------------------------------
 
-const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** Milliseconds in "10ms", "1.5s", "2m", "1h30m"; undefined if `text` is not a duration. */
-export function parseDurationMs(text: string): number | undefined {
-  const trimmed = text.trim();
-  if (trimmed === '') return undefined;
-  DURATION_PART.lastIndex = 0;
-  let total = 0;
-  let consumed = 0;
-  for (let match = DURATION_PART.exec(trimmed); match; match = DURATION_PART.exec(trimmed)) {
-    total += Number(match[1]) * (UNIT_MS[match[2] as string] as number);
-    consumed = DURATION_PART.lastIndex;
-  }
-  return consumed === trimmed.length ? total : undefined;
-}
+// Durations are parsed in one place for every command (src/options.ts).
+export { parseDurationMs } from '../options.js';
 
 const RATE_PATTERN = /^(\d+(?:\.\d+)?)(k)?\/(s|m|min|h)$/;
 const PER_SECOND: Record<string, number> = { s: 1, m: 1 / 60, min: 1 / 60, h: 1 / 3600 };
@@ -675,17 +662,7 @@ export function parseStartTime(text: string, label: string, nowMs: number): numb
 }
 
 export function parseBrokers(text: string, label: string): string[] {
-  const brokers = text.split(',').map((b) => b.trim());
-  for (const broker of brokers) {
-    const match = /^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(broker);
-    const port = match ? Number(match[2]) : 0;
-    if (!match || port < 1 || port > 65535) {
-      throw invalidFlag(
-        `${label} must be a comma-separated list of host:port like 127.0.0.1:9092, got '${text}'`,
-      );
-    }
-  }
-  return brokers;
+  return parseSharedBrokers(text, label);
 }
 
 function round6(x: number): number {

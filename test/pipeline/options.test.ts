@@ -35,6 +35,13 @@ describe('resolveConsumeOptions', () => {
     expect(resolveConsumeOptions({ kafkaTimeout: '30s' }).kafkaTimeoutMs).toBe(30_000);
   });
 
+  it('reads --brokers as simulate does: IPv6 in brackets, several brokers', () => {
+    expect(resolveConsumeOptions({ brokers: '[::1]:9092, kafka-2:19092' }).brokers).toEqual([
+      '[::1]:9092',
+      'kafka-2:19092',
+    ]);
+  });
+
   it('derives side topics from --topic and takes hopping and session windows', () => {
     expect(resolveConsumeOptions({ topic: 'matches' })).toMatchObject({
       lateTopic: 'matches-late',
@@ -72,7 +79,14 @@ describe('resolveConsumeOptions', () => {
       { es: 'localhost:9200' },
       "--es must be an http(s) URL like http://127.0.0.1:9200, got 'localhost:9200'",
     ],
-    [{ brokers: 'kafka' }, "--brokers must be host:port[,host:port…], got 'kafka'"],
+    [
+      { brokers: 'kafka' },
+      "--brokers must be a comma-separated list of host:port like 127.0.0.1:9092 or [::1]:9092 (ports 1–65535), got 'kafka'",
+    ],
+    [
+      { brokers: 'kafka:99999' },
+      "--brokers must be a comma-separated list of host:port like 127.0.0.1:9092 or [::1]:9092 (ports 1–65535), got 'kafka:99999'",
+    ],
     [
       { metricsPort: '99999' },
       "--metrics-port must be a port number 0-65535 (0 picks a free one), got '99999'",

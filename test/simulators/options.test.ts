@@ -202,7 +202,7 @@ describe('flag errors name the flag and the allowed form', () => {
     [{ sink: 'stdout', out: 'x' }, '--out applies only to --sink file, but --sink is stdout'],
     [
       { brokers: 'localhost' },
-      "--brokers must be a comma-separated list of host:port like 127.0.0.1:9092, got 'localhost'",
+      "--brokers must be a comma-separated list of host:port like 127.0.0.1:9092 or [::1]:9092 (ports 1–65535), got 'localhost'",
     ],
     [{ brokers: 'a:99999' }, '--brokers must be a comma-separated list of host:port'],
     [{ topic: 'bad topic' }, "--topic must be 1-200 of a-z A-Z 0-9 . _ -, got 'bad topic'"],
