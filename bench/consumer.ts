@@ -1,7 +1,7 @@
 /**
  * The aggregation consumer's own cost, without Kafka or Elasticsearch: seeded traffic from the
  * generator is split into partitions by player (as Kafka's key partitioning does), then decoded
- * (JSON + schema), deduplicated, windowed and aggregated exactly as `gapipe consume` does, with a
+ * (decodeEvent: the single-pass scanner, JSON.parse + schema where it is not sure), deduplicated, windowed and aggregated exactly as `gapipe consume` does, with a
  * flush (documents + checkpoint collected and written to the memory store) every second of event
  * time. Only the consumer's time is counted, not the generator's.
  *

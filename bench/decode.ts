@@ -14,13 +14,20 @@
  *   ajv validate             the compiled schema alone, on already-parsed events, per ajv variant
  *                            (variants interleaved round by round, so load drift hits them alike)
  *   fingerprint + set add    fingerprintInto(event_id) + FingerprintSet.add, and the same for player_id
- *   decodeEvent              the whole decode: UTF-8 check, parse, validate, timestamp, fingerprints
+ *   decodeEvent              the whole decode as the consumer runs it: the single-pass scanner, which
+ *                            decides valid events itself (the full path only when it is not sure)
+ *   decodeEventFull          the full path alone: UTF-8 check, parse, validate, timestamp, fingerprints
  *   decodeEvent + dedupe     decodeEvent, then the event's fingerprint into a FingerprintSet
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Ajv2020, type Options as AjvOptions } from 'ajv/dist/2020.js';
-import { DECODE_FAILURE_KINDS, decodeEvent, EVENT_SCHEMA_PATH } from '../src/pipeline/decode.js';
+import {
+  DECODE_FAILURE_KINDS,
+  decodeEvent,
+  decodeEventFull,
+  EVENT_SCHEMA_PATH,
+} from '../src/pipeline/decode.js';
 import { fingerprintInto } from '../src/pipeline/fingerprint.js';
 import { FingerprintSet } from '../src/pipeline/fingerprint-set.js';
 import { TrafficGenerator } from '../src/simulators/generator.js';
@@ -190,6 +197,9 @@ measure('fingerprint only (event_id)', n, () => {
 
 const decodeRate = measure('decodeEvent', n, () => {
   for (let i = 0; i < n; i++) if (decodeEvent(buffers[i] as Buffer).ok) sink++;
+});
+measure('decodeEventFull (JSON.parse + ajv path)', n, () => {
+  for (let i = 0; i < n; i++) if (decodeEventFull(buffers[i] as Buffer).ok) sink++;
 });
 measure('decodeEvent + dedupe + unique players', n, () => {
   const events = new FingerprintSet();

@@ -127,6 +127,8 @@ interface Window {
   firstOffset: number;
   maxTsBefore: number;
   cells: Map<string, Cell>;
+  /** The same cells by region, then event type: no key string to build per event. */
+  byRegion: Map<string, Map<string, Cell>>;
 }
 
 interface Session {
@@ -142,6 +144,17 @@ interface Session {
 }
 
 const NONE = Number.NEGATIVE_INFINITY;
+
+// The outcomes without details, shared: most records end in one of them, and none is ever changed.
+const SKIPPED: Outcome = Object.freeze({ kind: 'skipped' });
+const ACCEPTED: Outcome = Object.freeze({ kind: 'accepted', replay: false });
+const ACCEPTED_REPLAY: Outcome = Object.freeze({ kind: 'accepted', replay: true });
+const DUPLICATE: Outcome = Object.freeze({ kind: 'duplicate', replay: false });
+const DUPLICATE_REPLAY: Outcome = Object.freeze({ kind: 'duplicate', replay: true });
+const MALFORMED: Outcome = Object.freeze({ kind: 'malformed', replay: false });
+const MALFORMED_REPLAY: Outcome = Object.freeze({ kind: 'malformed', replay: true });
+const acceptedOf = (replay: boolean): Outcome => (replay ? ACCEPTED_REPLAY : ACCEPTED);
+const duplicateOf = (replay: boolean): Outcome => (replay ? DUPLICATE_REPLAY : DUPLICATE);
 /** Sessions are closed and forgotten in event-time steps of this size (cheap, and deterministic). */
 const SESSION_SCAN_STEP_MS = 1000;
 const MAX_FLOORS_PER_OFFSET = 15;
@@ -260,13 +273,13 @@ export class PartitionAggregator {
 
   /** Applies the record at `offset`. Offsets must come in increasing order. */
   apply(offset: number, decoded: DecodeResult, runId?: string): Outcome {
-    if (offset < this.startOffset) return { kind: 'skipped' };
+    if (offset < this.startOffset) return SKIPPED;
     // Offsets can jump (compaction, transaction markers): the replay may end without its last offset.
     if (this.replayPending && offset > this.replayThrough) this.finishReplay();
     const replay = this.replayPending;
     let outcome: Outcome;
     if (!decoded.ok) {
-      outcome = { kind: 'malformed', replay };
+      outcome = replay ? MALFORMED_REPLAY : MALFORMED;
       if (!replay) this.counters.deadLettered++;
     } else {
       outcome = this.applyEvent(offset, decoded.event, runId, replay);
@@ -470,17 +483,23 @@ export class PartitionAggregator {
           firstOffset: offset,
           maxTsBefore: this.maxTs,
           cells: new Map(),
+          byRegion: new Map(),
         };
         this.windows.set(start, window);
         if (!window.closed && end < this.nextWindowClose) this.nextWindowClose = end;
         const forget = end + this.options.lateRetentionMs;
         if (forget < this.nextWindowForget) this.nextWindowForget = forget;
       }
-      const key = `${event.region}\u0000${event.eventType}`;
-      let cell = window.cells.get(key);
+      let byType = window.byRegion.get(event.region);
+      if (!byType) {
+        byType = new Map();
+        window.byRegion.set(event.region, byType);
+      }
+      let cell = byType.get(event.eventType);
       if (!cell) {
         cell = this.newCell(start, end, event.region, event.eventType, undefined, runId, window.closed);
-        window.cells.set(key, cell);
+        byType.set(event.eventType, cell);
+        window.cells.set(`${event.region}\u0000${event.eventType}`, cell);
       }
       if (duplicate) cell.duplicates++;
       else if (window.closed) {
@@ -496,10 +515,10 @@ export class PartitionAggregator {
       }
       this.touch(cell, offset);
     }
-    if (duplicate) return { kind: 'duplicate', replay };
+    if (duplicate) return duplicateOf(replay);
     if (late > 0) return { kind: 'late', replay, windows: late, windowStart: lateStart };
     if (accepted === 0) return { kind: 'expired', replay, windowStart: starts[0] ?? event.tsMs };
-    return { kind: 'accepted', replay };
+    return acceptedOf(replay);
   }
 
   private applySession(
@@ -543,7 +562,7 @@ export class PartitionAggregator {
       }
       this.touch(cell, offset);
       return duplicate
-        ? { kind: 'duplicate', replay }
+        ? duplicateOf(replay)
         : { kind: 'late', replay, windows: 1, windowStart: session.start };
     }
     let session: Session;
@@ -575,7 +594,7 @@ export class PartitionAggregator {
       }
     }
     this.touch(cell, offset);
-    return duplicate ? { kind: 'duplicate', replay } : { kind: 'accepted', replay };
+    return duplicate ? duplicateOf(replay) : acceptedOf(replay);
   }
 
   private newSession(playerId: string, ts: number, offset: number, closed: boolean): Session {

@@ -251,7 +251,8 @@ describe('gapipe lab errors against a real Docker engine', () => {
     );
     expect(result.code).toBe(4);
     expect(result.stderr).toContain('Image gapipe-e2e/does-not-exist:0.0.0 is not on this machine');
-    expect(result.stderr).toContain('GAPIPE_<SERVICE>_IMAGE');
+    expect(result.stderr).toContain('--kafka-image or GAPIPE_KAFKA_IMAGE');
+    expect(result.stderr).toContain('npm run infra:up');
   });
 
   it('a port already taken is named, and nothing is started', async () => {
