@@ -10,18 +10,38 @@ export const DEFAULT_MAX_REGRESSION_PCT = 10;
 
 /** Below this relative change a figure counts as the same (rounding noise). */
 const SAME_WITHIN_PCT = 0.05;
+/** A rate within this share of its target is on target (the arrival process itself varies this much). */
+const ON_TARGET_WITHIN = 0.02;
+
+/**
+ * Which way a figure is better. Latency and lag: `lower`. The offered load (produced/s, achieved %):
+ * closest to the run's `target` — the open-loop schedule asks for exactly that much, so falling short
+ * is worse and overshooting is no improvement (a generator above its target is catching up on its own
+ * backlog). The pipeline's throughput (consumed/s): higher `up-to-target` — short of it is worse, and
+ * above it (draining a backlog) counts as on target. Written documents per second depend on windows
+ * and flushes, not on how well the pipeline did: `none`.
+ */
+export type Direction = 'lower' | 'target' | 'up-to-target' | 'none';
 
 export interface ComparisonRow {
   /** "delivery.p99", "throughput", "produced", "written", "achieved", "lag.max". */
   name: string;
   /** The unit of `base` and `new`: ms, /s, % (of the target rate) or records. */
   unit: 'ms' | '/s' | '%' | 'records';
-  better: 'lower' | 'higher';
+  better: Direction;
   base: number;
   new: number;
+  /** The target each value is judged against (`target`, `up-to-target`): the run's target rate, or 100%. */
+  target?: { base: number; new: number };
   /** (new − base) / base in percent; null when base is 0 and new is not. */
   deltaPct: number | null;
-  verdict: 'better' | 'worse' | 'same';
+  /**
+   * better / worse / same; `changed` when it moved but that is neither better nor worse (a figure
+   * without a direction, or a rate that went from short of its target to over it).
+   */
+  verdict: 'better' | 'worse' | 'same' | 'changed';
+  /** Why, where the verdict needs a word: "over the target", "closer to the target". */
+  note?: string;
   /** Worse by more than the allowed regression. */
   regressed: boolean;
 }
@@ -70,29 +90,52 @@ const LATENCY_ROWS: Array<[stat: string, pick: (s: LatencySummary) => number]> =
 export function compareResults(base: BenchResult, next: BenchResult, options: CompareOptions): Comparison {
   const { maxRegressionPct } = options;
   const rows: ComparisonRow[] = [];
-  const add = (
+  const add = (name: string, unit: ComparisonRow['unit'], a: number, b: number) =>
+    rows.push(compareFigure(name, unit, 'lower', a, b, maxRegressionPct));
+  const addTarget = (
     name: string,
     unit: ComparisonRow['unit'],
-    better: ComparisonRow['better'],
     a: number,
     b: number,
-  ) => rows.push(compareFigure(name, unit, better, a, b, maxRegressionPct));
+    target: { base: number; new: number },
+    better: 'target' | 'up-to-target' = 'target',
+  ) => rows.push(compareToTarget(name, unit, better, a, b, target, maxRegressionPct));
 
   for (const kind of LATENCY_KINDS) {
     const a = base.summary.latency[kind];
     const b = next.summary.latency[kind];
     if (!a || !b || a.count === 0 || b.count === 0) continue;
-    for (const [stat, pick] of LATENCY_ROWS) add(`${kind}.${stat}`, 'ms', 'lower', pick(a), pick(b));
+    for (const [stat, pick] of LATENCY_ROWS) add(`${kind}.${stat}`, 'ms', pick(a), pick(b));
   }
-  add('throughput', '/s', 'higher', base.summary.throughput.consumed, next.summary.throughput.consumed);
-  add('produced', '/s', 'higher', base.summary.throughput.produced, next.summary.throughput.produced);
-  add('written', '/s', 'higher', base.summary.throughput.written, next.summary.throughput.written);
+  const targets = { base: base.summary.targetRate, new: next.summary.targetRate };
+  const rated = targets.base > 0 && targets.new > 0;
+  const throughput = (name: string, a: number, b: number, better: 'target' | 'up-to-target') =>
+    rated
+      ? addTarget(name, '/s', a, b, targets, better)
+      : rows.push(compareFigure(name, '/s', 'none', a, b, 0));
+  throughput(
+    'throughput',
+    base.summary.throughput.consumed,
+    next.summary.throughput.consumed,
+    'up-to-target',
+  );
+  throughput('produced', base.summary.throughput.produced, next.summary.throughput.produced, 'target');
+  rows.push(
+    compareFigure(
+      'written',
+      '/s',
+      'none',
+      base.summary.throughput.written,
+      next.summary.throughput.written,
+      0,
+    ),
+  );
   const achievedBase = achievedPct(base);
   const achievedNew = achievedPct(next);
   if (achievedBase !== undefined && achievedNew !== undefined) {
-    add('achieved', '%', 'higher', achievedBase, achievedNew);
+    addTarget('achieved', '%', achievedBase, achievedNew, { base: 100, new: 100 });
   }
-  add('lag.max', 'records', 'lower', base.summary.maxLag, next.summary.maxLag);
+  add('lag.max', 'records', base.summary.maxLag, next.summary.maxLag);
 
   const regressions = rows.filter((row) => row.regressed).map((row) => `${row.name} ${describeDelta(row)}`);
   const failures: string[] = [];
@@ -120,22 +163,75 @@ export function compareResults(base: BenchResult, next: BenchResult, options: Co
   };
 }
 
+function relativeDelta(base: number, next: number): number | null {
+  return base === 0 ? (next === 0 ? 0 : null) : ((next - base) / Math.abs(base)) * 100;
+}
+
+/** A figure where lower is better (or, with 'none', no direction: it only changes or stays). */
 function compareFigure(
   name: string,
   unit: ComparisonRow['unit'],
-  better: ComparisonRow['better'],
+  better: 'lower' | 'none',
   base: number,
   next: number,
   maxRegressionPct: number,
 ): ComparisonRow {
-  const deltaPct = base === 0 ? (next === 0 ? 0 : null) : ((next - base) / Math.abs(base)) * 100;
+  const deltaPct = relativeDelta(base, next);
+  const same = deltaPct !== null && Math.abs(deltaPct) < SAME_WITHIN_PCT;
   let verdict: ComparisonRow['verdict'];
-  if (deltaPct !== null && Math.abs(deltaPct) < SAME_WITHIN_PCT) verdict = 'same';
-  else verdict = next < base === (better === 'lower') ? 'better' : 'worse';
+  if (same) verdict = 'same';
+  else if (better === 'none') verdict = 'changed';
+  else verdict = next < base ? 'better' : 'worse';
   // From nothing to something is an unbounded change: a regression whatever the threshold.
   const worseByPct = deltaPct === null ? Number.POSITIVE_INFINITY : Math.abs(deltaPct);
   const regressed = verdict === 'worse' && worseByPct > maxRegressionPct;
   return { name, unit, better, base, new: next, deltaPct, verdict, regressed };
+}
+
+/**
+ * A rate judged by its distance from its target: closer is better, further is worse, and a regression
+ * when it moved further by more than the allowed share of the target. With `target`, going over the
+ * target is never an improvement; with `up-to-target`, anything at or over it is on target.
+ */
+function compareToTarget(
+  name: string,
+  unit: ComparisonRow['unit'],
+  better: 'target' | 'up-to-target',
+  base: number,
+  next: number,
+  target: { base: number; new: number },
+  maxRegressionPct: number,
+): ComparisonRow {
+  const deltaPct = relativeDelta(base, next);
+  const offBase = base / target.base - 1;
+  const offNew = next / target.new - 1;
+  const distance = (off: number) =>
+    Math.abs(off) <= ON_TARGET_WITHIN || (better === 'up-to-target' && off > 0) ? 0 : Math.abs(off);
+  const further = distance(offNew) - distance(offBase);
+  const row = { name, unit, better, base, new: next, target, deltaPct };
+  const onTarget = distance(offNew) === 0;
+  if (
+    (deltaPct !== null && Math.abs(deltaPct) < SAME_WITHIN_PCT) ||
+    Math.abs(further) < SAME_WITHIN_PCT / 100
+  )
+    return { ...row, verdict: 'same', ...(onTarget ? { note: 'on target' } : {}), regressed: false };
+  if (further > 0) {
+    return {
+      ...row,
+      verdict: 'worse',
+      note: offNew > 0 ? 'over the target' : 'short of the target',
+      // In points of the target, rounded so 100% → 110% is exactly 10 points.
+      regressed: Math.round(further * 1e6) / 1e4 > maxRegressionPct,
+    };
+  }
+  if (better === 'target' && offNew > ON_TARGET_WITHIN)
+    return { ...row, verdict: 'changed', note: 'over the target: not an improvement', regressed: false };
+  return {
+    ...row,
+    verdict: 'better',
+    note: onTarget ? 'reached the target' : 'closer to the target',
+    regressed: false,
+  };
 }
 
 function achievedPct(result: BenchResult): number | undefined {

@@ -49,6 +49,11 @@ export class MemoryBroker {
     partition.push({ offset: partition.length, key, value, headers, timestampMs: nowMs });
   }
 
+  /** Each partition's end offset (the offset the next record will get), by partition. */
+  endOffsets(topic: string): Map<number, number> {
+    return new Map(this.partitions(topic).map((log, partition) => [partition, log.length]));
+  }
+
   count(topic: string): number {
     return this.partitions(topic).reduce((n, p) => n + p.length, 0);
   }

@@ -123,8 +123,15 @@ ${limit}${failures}${warnings}${stop}
 function renderRunFacts(result: BenchResult): string {
   const { config, summary } = result;
   const rateNote = summary.keptUp
-    ? '<span class="ok">kept up</span>'
-    : '<span class="bad">fell behind the target</span>';
+    ? '<span class="ok">the load kept its schedule</span>'
+    : '<span class="bad">the load fell behind its schedule</span>';
+  // How far behind the pipeline was, in records and in seconds of load: a run can pass and still lag.
+  const lagSeconds = summary.targetRate > 0 ? summary.maxLag / summary.targetRate : undefined;
+  const lag = `${esc(formatInt(summary.maxLag))} records at most${
+    lagSeconds !== undefined && summary.maxLag > 0
+      ? ` <span class="muted">(${esc(formatDuration(lagSeconds * 1000))} of load)</span>`
+      : ''
+  }`;
   const facts: Array<[string, string]> = [
     [
       'Target',
@@ -142,6 +149,7 @@ function renderRunFacts(result: BenchResult): string {
       'Rate',
       `${esc(formatInt(summary.achievedRate))}/s achieved of ${esc(formatInt(summary.targetRate))}/s target — ${rateNote} <span class="muted">(--rate ${esc(config.rate)}${config.stages ? `, stages ${esc(config.stages)}` : ''})</span>`,
     ],
+    ['Consumer lag', lag],
     ['Players', esc(formatInt(config.players))],
     ['Consumers', esc(formatInt(config.consumers))],
     [
@@ -227,14 +235,15 @@ function renderLatency(result: BenchResult): string {
   const legend = curves
     .map(({ kind, missing }) =>
       missing
-        ? `<li class="absent"><span class="swatch" style="background:${KIND_COLOURS[kind]}"></span>${esc(kind)} — ${esc(missing)}</li>`
-        : `<li><span class="swatch" style="background:${KIND_COLOURS[kind]}"></span>${esc(kind)}</li>`,
+        ? `<li class="absent">${lineSwatch(KIND_COLOURS[kind], KIND_DASHES[kind])}${esc(kind)} — ${esc(missing)}</li>`
+        : `<li>${lineSwatch(KIND_COLOURS[kind], KIND_DASHES[kind])}${esc(kind)}</li>`,
     )
     .join('');
   return `<section aria-labelledby="latency"><h2 id="latency">Latency by percentile</h2>
-<p class="explain">Each line is one latency kind: the latency (log scale) at or below which that share of the measured events fell. The right end of a line is the slowest event; the further right, the rarer.</p>
+<p class="explain">Each line is one latency kind: the latency (log scale) at or below which that share of the measured events fell. The right end of a line is the slowest event; the further right, the rarer. Where two kinds take about the same time their lines overlap: the dashed ones are drawn on top.</p>
 ${latencyPlot(curves)}
 <ul class="legend">${legend}</ul>
+${belowAxisNote(curves)}
 ${latencyTable(result.summary.latency)}
 </section>`;
 }
@@ -242,7 +251,7 @@ ${latencyTable(result.summary.latency)}
 function latencyTable(latency: Record<LatencyKind, LatencySummary>): string {
   const rows = LATENCY_KINDS.map((kind) => {
     const s = latency[kind];
-    const name = `<th><span class="swatch" style="background:${KIND_COLOURS[kind]}"></span>${esc(kind)}<div class="muted small">${esc(LATENCY_DESCRIPTIONS[kind])}</div></th>`;
+    const name = `<th>${lineSwatch(KIND_COLOURS[kind], KIND_DASHES[kind])}${esc(kind)}<div class="muted small">${esc(LATENCY_DESCRIPTIONS[kind])}</div></th>`;
     if (!s || s.count === 0) return `<tr>${name}<td colspan="6" class="muted center">no samples</td></tr>`;
     const cells = [s.p50Ms, s.p90Ms, s.p99Ms, s.p999Ms, s.maxMs].map((ms) => `<td>${esc(formatMs(ms))}</td>`);
     return `<tr>${name}${cells.join('')}<td>${esc(formatInt(s.count))}</td></tr>`;
@@ -256,27 +265,34 @@ function latencyTable(latency: Record<LatencyKind, LatencySummary>): string {
 
 function renderThroughput(result: BenchResult): string {
   const { summary, series } = result;
+  const warmupSwatch = series.some((point) => point.warmup)
+    ? '<li><span class="swatch warmup"></span>warm-up (not measured)</li>'
+    : '';
   const legend = [
-    ...THROUGHPUT_SERIES.map(
-      (name) => `<li><span class="swatch" style="background:${THROUGHPUT_COLOURS[name]}"></span>${name}</li>`,
+    ...RECORD_SERIES.map(
+      (name) => `<li>${lineSwatch(THROUGHPUT_COLOURS[name], THROUGHPUT_DASHES[name])}${name}</li>`,
     ),
     '<li><span class="swatch dashed"></span>target rate</li>',
-    series.some((point) => point.warmup)
-      ? '<li><span class="swatch warmup"></span>warm-up (not measured)</li>'
-      : '',
+    warmupSwatch,
   ].join('');
   const t = summary.throughput;
   const totals = summary.totals;
+  const planned = plannedEndS(result);
+  const drained = series.some((point) => point.t > planned);
   return `<section aria-labelledby="throughput"><h2 id="throughput">Throughput</h2>
-<p class="explain">Events per second, each second of the run: produced (sent by the generator), acknowledged (by the broker), consumed (received by the aggregation consumer) and written (aggregate documents written to the sink).</p>
-${throughputPlot(series, plannedEndS(result))}
+<p class="explain">Records per second, read on the clock each second: produced (handed to the producer by the generator), acknowledged (by the broker) and consumed (received by the aggregation consumers).${drained ? ' Seconds after the planned end are the drain: the consumers catching up with what was left, not measured.' : ''}</p>
+${throughputPlot(series, planned)}
 <ul class="legend">${legend}</ul>
 <h3>Consumer lag</h3>
-${lagPlot(series, plannedEndS(result))}
+<p class="explain">Records that had reached the broker but not yet the consumers, at each second: the topic's end offsets minus the consumers' read positions, summed over partitions. A pipeline that keeps up stays near zero; one that falls behind climbs.</p>
+${lagPlot(series, planned)}
+<h3>Documents written</h3>
+<p class="explain">Aggregate documents acknowledged by the store per second — not events: a flush writes one document per open (window, region, event type, partition), once per flush interval, so this comes in steps.</p>
+${writtenPlot(series, planned)}
 <div class="scroll"><table class="numbers">
-<thead><tr><th></th><th>produced</th><th>acknowledged</th><th>consumed</th><th>written</th><th>failed</th><th>late</th><th>dead-lettered</th><th>duplicates</th></tr></thead>
+<thead><tr><th></th><th>produced</th><th>acknowledged</th><th>consumed</th><th>documents written</th><th>failed</th><th>late</th><th>dead-lettered</th><th>duplicates</th></tr></thead>
 <tbody>
-<tr><th>per second (measured)</th><td>${formatInt(t.produced)}</td><td>${formatInt(t.acknowledged)}</td><td>${formatInt(t.consumed)}</td><td>${formatInt(t.written)}</td><td></td><td></td><td></td><td></td></tr>
+<tr><th>per second (measured)</th><td>${formatInt(t.produced)}</td><td>${formatInt(t.acknowledged)}</td><td>${formatInt(t.consumed)}</td><td>${formatNumber(Math.round(t.written * 10) / 10)}</td><td></td><td></td><td></td><td></td></tr>
 <tr><th>total</th><td>${formatInt(totals.produced)}</td><td>${formatInt(totals.acknowledged)}</td><td>${formatInt(totals.consumed)}</td><td>${formatInt(totals.written)}</td><td>${formatInt(totals.failed)}</td><td>${formatInt(totals.late)}</td><td>${formatInt(totals.deadLettered)}</td><td>${formatInt(totals.duplicates)}</td></tr>
 </tbody>
 </table></div>
@@ -538,7 +554,33 @@ function titled(text: string): string {
   return `<title>${esc(text)}</title>`;
 }
 
-const LATENCY_FRAME: Frame = { height: 420, left: 72, right: 24, top: 16, bottom: 52 };
+// The right margin holds half of the last percentile label ("99.9999%") under the plot's edge.
+const LATENCY_FRAME: Frame = { height: 420, left: 72, right: 56, top: 16, bottom: 52 };
+
+/**
+ * The latency axis fits the data. Values at the histogram's floor (a microsecond or less: an
+ * in-process acknowledgement, say) would stretch it over decades of nothing: they are left off the
+ * plot, and `belowAxis` says which kinds had them.
+ */
+function latencyAxisFloorMs(curves: KindCurve[]): number {
+  const drawn = curves.filter((curve) => curve.points.length > 0);
+  const fitted = drawn.flatMap((curve) =>
+    curve.points.filter((point) => point.valueMs > HISTOGRAM_FLOOR_MS).map((point) => point.valueMs),
+  );
+  const values =
+    fitted.length > 0 ? fitted : drawn.flatMap((curve) => curve.points.map((p) => clampMs(p.valueMs)));
+  return 10 ** Math.floor(Math.log10(values.length > 0 ? Math.min(...values) : 1));
+}
+
+/** "produce-ack and delivery had samples of 0.001 ms, below the axis", or nothing. */
+function belowAxisNote(curves: KindCurve[]): string {
+  const floorMs = latencyAxisFloorMs(curves);
+  const below = curves.filter((curve) => curve.points.some((point) => clampMs(point.valueMs) < floorMs));
+  if (below.length === 0) return '';
+  const lowest = Math.min(...below.flatMap((curve) => curve.points.map((point) => point.valueMs)));
+  const kinds = below.map((curve) => curve.kind).join(' and ');
+  return `<p class="muted small">Not drawn: ${esc(kinds)} had samples as fast as ${esc(formatMs(lowest))} ms (the histogram's resolution), below the axis.</p>`;
+}
 
 function latencyPlot(curves: KindCurve[]): string {
   const frame = LATENCY_FRAME;
@@ -548,11 +590,13 @@ function latencyPlot(curves: KindCurve[]): string {
   const decades = Math.max(5, Math.ceil(Math.log10(maxCount)));
   const x = logScale(1, 10 ** decades, plotLeft(frame), plotRight(frame));
 
-  const values = drawn.flatMap((curve) => curve.points.map((point) => clampMs(point.valueMs)));
-  const lowDecade = Math.floor(Math.log10(values.length > 0 ? Math.min(...values) : 1));
-  let highDecade = Math.ceil(Math.log10(values.length > 0 ? Math.max(...values) : 1000));
+  const all = drawn.flatMap((curve) => curve.points.map((point) => clampMs(point.valueMs)));
+  const floorMs = latencyAxisFloorMs(curves);
+  const lowDecade = Math.round(Math.log10(floorMs));
+  let highDecade = Math.ceil(Math.log10(all.length > 0 ? Math.max(...all) : 1000));
   if (highDecade <= lowDecade) highDecade = lowDecade + 1;
-  const y = logScale(10 ** lowDecade, 10 ** highDecade, plotBottom(frame), plotTop(frame));
+  const y = logScale(floorMs, 10 ** highDecade, plotBottom(frame), plotTop(frame));
+  const onAxis = (point: LatencyCurvePoint) => clampMs(point.valueMs) >= floorMs;
 
   const parts: string[] = [svgOpen('latency', frame, 'Latency by percentile, log scales')];
   // Grid: decades labelled, 2× and 5× as faint lines.
@@ -585,16 +629,20 @@ function latencyPlot(curves: KindCurve[]): string {
   );
   if (drawn.length === 0) parts.push(noData(frame, 'no latency samples'));
 
-  for (const curve of drawn) {
-    const points = curve.points.map((point): [number, number] => [x(point.x), y(clampMs(point.valueMs))]);
+  // Solid lines first, dashed ones over them: kinds with about the same latency stay both visible.
+  for (const curve of [...drawn].sort((a, b) => DRAW_ORDER[a.kind] - DRAW_ORDER[b.kind])) {
+    const points = curve.points
+      .filter(onAxis)
+      .map((point): [number, number] => [x(point.x), y(clampMs(point.valueMs))]);
+    const dash = KIND_DASHES[curve.kind];
     parts.push(
-      `<path class="line" data-series="${esc(curve.kind)}" stroke="${KIND_COLOURS[curve.kind]}" d="${pathData(points)}"/>`,
+      `<path class="line" data-series="${esc(curve.kind)}" stroke="${KIND_COLOURS[curve.kind]}"${dash ? ` stroke-dasharray="${dash}"` : ''} d="${pathData(points)}"/>`,
     );
   }
   // Hover targets after all lines, so a later line does not cover an earlier line's points.
   for (const curve of drawn) {
     parts.push(`<g class="points" fill="${KIND_COLOURS[curve.kind]}">`);
-    for (const point of curve.points) {
+    for (const point of curve.points.filter(onAxis)) {
       const label = `${curve.kind} ${formatPercentile(point.percentile)}: ${formatMs(point.valueMs)} ms`;
       parts.push(
         `<circle class="pt" cx="${coord(x(point.x))}" cy="${coord(y(clampMs(point.valueMs)))}" r="4"${tip(label)}>${titled(label)}</circle>`,
@@ -608,9 +656,12 @@ function latencyPlot(curves: KindCurve[]): string {
 
 const THROUGHPUT_SERIES = ['produced', 'acknowledged', 'consumed', 'written'] as const;
 type ThroughputSeries = (typeof THROUGHPUT_SERIES)[number];
+/** The series counted in records (events), on the throughput plot; documents have their own. */
+const RECORD_SERIES = ['produced', 'acknowledged', 'consumed'] as const;
 
 const THROUGHPUT_FRAME: Frame = { height: 340, left: 72, right: 24, top: 16, bottom: 48 };
 const LAG_FRAME: Frame = { height: 190, left: 72, right: 24, top: 12, bottom: 48 };
+const WRITTEN_FRAME: Frame = { height: 170, left: 72, right: 24, top: 12, bottom: 48 };
 
 interface TimeAxis {
   x: Scale;
@@ -642,9 +693,13 @@ function timeAxis(
   const shade = (start: number, end: number, label: string) => {
     const x0 = x(start);
     const x1 = x(end);
+    // A band too narrow for its label gets the label beside it, starting at the band.
+    const fits = x1 - x0 >= label.length * 7 + 8;
     parts.push(
       `<rect class="warmup" x="${coord(x0)}" y="${plotTop(frame)}" width="${coord(x1 - x0)}" height="${plotBottom(frame) - plotTop(frame)}"/>`,
-      `<text class="warmup-label" x="${coord((x0 + x1) / 2)}" y="${coord(labelY)}" text-anchor="middle">${esc(label)}</text>`,
+      fits
+        ? `<text class="warmup-label" x="${coord((x0 + x1) / 2)}" y="${coord(labelY)}" text-anchor="middle">${esc(label)}</text>`
+        : `<text class="warmup-label" x="${coord(x0 + 4)}" y="${coord(labelY)}" text-anchor="start">${esc(label)}</text>`,
     );
   };
   for (const [start, end] of warmupRanges(series)) shade(start, end, 'warm-up');
@@ -658,7 +713,7 @@ function timeAxis(
       `<text class="tick" x="${plotLeft(frame) - 8}" y="${py}" dy="0.32em" text-anchor="end">${esc(formatTick(value))}</text>`,
     );
   }
-  for (const value of niceTicks(maxT, 10)) {
+  for (const value of niceTicks(maxT, 10, { whole: true })) {
     if (value > maxT) continue;
     const px = coord(x(value));
     parts.push(
@@ -689,24 +744,56 @@ function throughputPlot(series: SeriesPoint[], plannedEnd: number): string {
   const frame = THROUGHPUT_FRAME;
   const maxRate = Math.max(
     1,
-    ...series.flatMap((point) => [point.targetRate, ...THROUGHPUT_SERIES.map((name) => point[name])]),
+    ...series.flatMap((point) => [point.targetRate, ...RECORD_SERIES.map((name) => point[name])]),
   );
   const yTicks = niceTicks(maxRate * 1.05, 5);
   const yMax = yTicks[yTicks.length - 1] ?? 1;
   const y = linearScale(0, yMax, plotBottom(frame), plotTop(frame));
-  const { x, parts } = timeAxis(series, frame, y, yTicks, 'events per second', { plannedEndS: plannedEnd });
-  const all = [svgOpen('throughput', frame, 'Throughput per second over the run'), ...parts];
+  const { x, parts } = timeAxis(series, frame, y, yTicks, 'records per second', { plannedEndS: plannedEnd });
+  const all = [svgOpen('throughput', frame, 'Records per second over the run'), ...parts];
   if (series.length === 0) all.push(noData(frame, 'no per-second data'));
   else {
     const targetPoints = series.map((point): [number, number] => [x(point.t), y(point.targetRate)]);
     all.push(`<path class="line target" data-series="target" d="${pathData(targetPoints)}"/>`);
-    for (const name of THROUGHPUT_SERIES) {
+    // Produced underneath and wider, acknowledged dashed on top: three lines that agree stay three.
+    for (const name of ['produced', 'consumed', 'acknowledged'] as const) {
       const points = series.map((point): [number, number] => [x(point.t), y(point[name])]);
+      const dash = THROUGHPUT_DASHES[name];
       all.push(
-        `<path class="line" data-series="${name}" stroke="${THROUGHPUT_COLOURS[name]}" d="${pathData(points)}"/>`,
+        `<path class="line${name === 'produced' ? ' under' : ''}" data-series="${name}" stroke="${THROUGHPUT_COLOURS[name]}"${dash ? ` stroke-dasharray="${dash}"` : ''} d="${pathData(points)}"/>`,
       );
     }
     all.push(...hoverBands(series, frame, x, describeSecond));
+  }
+  all.push('</svg>');
+  return all.join('\n');
+}
+
+/** Aggregate documents written per second, on their own axis (tens or hundreds, not thousands). */
+function writtenPlot(series: SeriesPoint[], plannedEnd: number): string {
+  const frame = WRITTEN_FRAME;
+  const yTicks = niceTicks(Math.max(1, ...series.map((point) => point.written)) * 1.05, 3);
+  const yMax = yTicks[yTicks.length - 1] ?? 1;
+  const y = linearScale(0, yMax, plotBottom(frame), plotTop(frame));
+  const { x, parts } = timeAxis(series, frame, y, yTicks, 'documents per second', {
+    plannedEndS: plannedEnd,
+  });
+  const all = [svgOpen('written', frame, 'Aggregate documents written per second'), ...parts];
+  if (series.length === 0) all.push(noData(frame, 'no per-second data'));
+  else {
+    const points = series.map((point): [number, number] => [x(point.t), y(point.written)]);
+    all.push(
+      `<path class="line" data-series="written" stroke="${THROUGHPUT_COLOURS.written}" d="${pathData(points)}"/>`,
+    );
+    all.push(
+      ...hoverBands(
+        series,
+        frame,
+        x,
+        (point) =>
+          `t = ${point.t} s${point.warmup ? ' (warm-up)' : ''}\nwritten ${formatInt(point.written)} documents/s`,
+      ),
+    );
   }
   all.push('</svg>');
   return all.join('\n');
@@ -717,7 +804,7 @@ function lagPlot(series: SeriesPoint[], plannedEnd: number): string {
   const yTicks = niceTicks(Math.max(1, ...series.map((point) => point.lag)) * 1.05, 3);
   const yMax = yTicks[yTicks.length - 1] ?? 1;
   const y = linearScale(0, yMax, plotBottom(frame), plotTop(frame));
-  const { x, parts } = timeAxis(series, frame, y, yTicks, 'records', { plannedEndS: plannedEnd });
+  const { x, parts } = timeAxis(series, frame, y, yTicks, 'records behind', { plannedEndS: plannedEnd });
   const all = [svgOpen('lag', frame, 'Consumer lag over the run'), ...parts];
   if (series.length === 0) all.push(noData(frame, 'no per-second data'));
   else {
@@ -749,8 +836,9 @@ function describeSecond(point: SeriesPoint): string {
     `t = ${point.t} s${point.warmup ? ' (warm-up)' : ''}`,
     `target ${formatInt(point.targetRate)}/s`,
   ];
-  for (const name of THROUGHPUT_SERIES) lines.push(`${name} ${formatInt(point[name])}/s`);
-  lines.push(`lag ${formatInt(point.lag)}`);
+  for (const name of RECORD_SERIES) lines.push(`${name} ${formatInt(point[name])}/s`);
+  lines.push(`written ${formatInt(point.written)} documents/s`);
+  lines.push(`lag ${formatInt(point.lag)} records`);
   if (point.errors > 0) lines.push(`errors ${formatInt(point.errors)}`);
   return lines.join('\n');
 }
@@ -781,15 +869,27 @@ function hoverBands(
   return parts;
 }
 
-/** Ticks 0, step, 2·step, … up to the first one at or above max (steps of 1, 2, 2.5 or 5 × 10ⁿ). */
-function niceTicks(max: number, target: number): number[] {
+/**
+ * Ticks 0, step, 2·step, … up to the first one at or above max (steps of 1, 2, 2.5 or 5 × 10ⁿ; with
+ * `whole`, whole numbers only and no 2.5 — seconds labelled "3" must be at 3, not 2.5).
+ */
+function niceTicks(max: number, target: number, options: { whole?: boolean } = {}): number[] {
   const upper = max > 0 && Number.isFinite(max) ? max : 1;
   const raw = upper / target;
   const magnitude = 10 ** Math.floor(Math.log10(raw));
   const normalized = raw / magnitude;
-  const step =
-    (normalized <= 1 ? 1 : normalized <= 2 ? 2 : normalized <= 2.5 ? 2.5 : normalized <= 5 ? 5 : 10) *
-    magnitude;
+  const quarter = !options.whole || magnitude >= 10;
+  let step =
+    (normalized <= 1
+      ? 1
+      : normalized <= 2
+        ? 2
+        : normalized <= 2.5 && quarter
+          ? 2.5
+          : normalized <= 5
+            ? 5
+            : 10) * magnitude;
+  if (options.whole) step = Math.max(1, Math.round(step));
   const ticks: number[] = [];
   for (let i = 0; ; i++) {
     const value = Math.round(i * step * 1e9) / 1e9;
@@ -799,8 +899,9 @@ function niceTicks(max: number, target: number): number[] {
   return ticks;
 }
 
-/** Histograms record whole microseconds; 0 µs would sit at minus infinity on a log axis. */
-const clampMs = (ms: number) => Math.max(ms, 0.001);
+/** Histograms record whole microseconds from 1 µs up; 0 µs would sit at minus infinity on a log axis. */
+const HISTOGRAM_FLOOR_MS = 0.001;
+const clampMs = (ms: number) => Math.max(ms, HISTOGRAM_FLOOR_MS);
 
 function percentileTickLabel(decade: number): string {
   if (decade === 0) return '0%';
@@ -926,6 +1027,34 @@ const THROUGHPUT_COLOURS: Record<ThroughputSeries, string> = {
 
 const LAG_COLOUR = '#b07aa1';
 
+/** Dash patterns: a dashed line is drawn over the solid ones, so a kind hidden under another shows. */
+const KIND_DASHES: Record<LatencyKind, string | undefined> = {
+  'produce-ack': '9 5',
+  delivery: undefined,
+  sink: undefined,
+  visible: '9 5',
+};
+const DRAW_ORDER: Record<LatencyKind, number> = { delivery: 0, sink: 1, visible: 2, 'produce-ack': 3 };
+
+const THROUGHPUT_DASHES: Record<ThroughputSeries, string | undefined> = {
+  produced: undefined,
+  acknowledged: '9 5',
+  consumed: undefined,
+  written: undefined,
+};
+
+/** A legend sample of a line: its colour and dash pattern. */
+function lineSwatch(colour: string, dash: string | undefined): string {
+  return `<svg class="line-swatch" viewBox="0 0 28 8" aria-hidden="true"><line x1="1" y1="4" x2="27" y2="4" stroke="${colour}" stroke-width="2.5"${
+    dash
+      ? ` stroke-dasharray="${dash
+          .split(' ')
+          .map((n) => Number(n) / 2)
+          .join(' ')}"`
+      : ''
+  }/></svg>`;
+}
+
 const INSTRUMENT_COLOURS = { busy: '#e15759', cpu: '#4e79a7', consumers: '#59a14f' };
 
 const STYLE = `
@@ -972,10 +1101,11 @@ svg.plot .grid{stroke:#e6eaef;stroke-width:1}
 svg.plot .grid.minor{stroke:#f1f3f5}
 svg.plot .frame{fill:none;stroke:#aab4be;stroke-width:1}
 svg.plot .line{fill:none;stroke-width:2;stroke-linejoin:round;stroke-linecap:round}
+svg.plot .line.under{stroke-width:4.5;stroke-opacity:.55}
 svg.plot .target{stroke:#57606a;stroke-width:1.5;stroke-dasharray:6 4}
 svg.plot .area{opacity:.12;stroke:none}
 svg.plot .warmup{fill:#eef1f4}
-svg.plot .warmup-label{font-size:11.5px;font-style:italic}
+svg.plot .warmup-label{font-size:11.5px;font-style:italic;paint-order:stroke;stroke:rgba(255,255,255,.75);stroke-width:3px;stroke-linejoin:round}
 svg.plot .pt{opacity:0;stroke:#fff;stroke-width:1.5}
 svg.plot .pt:hover{opacity:1}
 svg.plot .band{fill:transparent}
@@ -985,6 +1115,7 @@ svg.plot .band:hover{fill:rgba(31,35,40,.06)}
 .legend .absent{color:var(--muted);font-style:italic}
 .swatch{display:inline-block;width:14px;height:3px;border-radius:2px;margin-right:6px;vertical-align:middle}
 .legend .swatch{margin-right:0}
+.line-swatch{display:inline-block;width:28px;height:8px;vertical-align:middle;margin-right:6px;flex:none}
 .swatch.dashed{height:0;border-top:2px dashed #57606a;background:none}
 .swatch.warmup{height:10px;background:#eef1f4;border:1px solid var(--line)}
 .scroll{overflow-x:auto;margin-top:14px}

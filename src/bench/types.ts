@@ -32,17 +32,30 @@ export interface LatencySummary {
   maxMs: number;
 }
 
-/** One second of the run (measured or warm-up). Counts are per that second, not cumulative. */
+/**
+ * One second of the run (measured, warm-up, or the drain after the load). The bench reads its
+ * counters at each one-second tick of the clock (not when a batch happens to be sent), so a figure is
+ * what happened between two ticks: produced, acknowledged, consumed and written are per-second rates —
+ * the count between the ticks divided by the time between them (about a second; more when the bench's
+ * thread was held up).
+ */
 export interface SeriesPoint {
-  /** Seconds since the start of the run (1 = the first second). */
+  /** Seconds since the start of the load (1 = the first second); the tick that ended this second. */
   t: number;
   warmup: boolean;
   targetRate: number;
+  /** Records handed to the producer, per second. */
   produced: number;
+  /** Records acknowledged by the broker, per second. */
   acknowledged: number;
+  /** Records received by the consumers, per second. */
   consumed: number;
+  /** Aggregate documents acknowledged by the store, per second (once per flush interval, so in steps). */
   written: number;
-  /** Consumer lag (records) at the end of the second, summed over partitions. */
+  /**
+   * Consumer lag at the tick, records: the topic's end offsets minus the consumers' read positions,
+   * summed over partitions — what has reached the broker and not yet the consumers.
+   */
   lag: number;
   /** Consumer watermark at the end of the second, epoch ms, when there is one. */
   watermarkMs?: number;
@@ -264,8 +277,12 @@ export interface BenchResult {
   histograms: Record<LatencyKind, string>;
 }
 
-/** Live figures for the terminal view, about once per second. */
+/** Live figures for the terminal view, about once per second (during the load and the drain after it). */
 export interface BenchProgress {
+  /** 'load' while the load runs; 'draining' while the consumers catch up after it. */
+  phase: 'load' | 'draining';
+  /** Time in that phase, ms (for the load, the same as elapsedMs). */
+  phaseElapsedMs: number;
   elapsedMs: number;
   /** Planned length including warm-up. */
   totalMs: number;
@@ -296,4 +313,65 @@ export interface BenchProgress {
   instrumentShared?: boolean;
   /** The last second's consumer-process load, where reported. */
   pipeline?: PipelineLoadPoint;
+}
+
+/** What a bench run is about to do, for the banner. */
+export interface BenchStart {
+  target: 'lab' | 'embedded';
+  /** The lab benched, when the endpoints came from a lab (not from --brokers/--es). */
+  labName?: string;
+  brokers?: string;
+  esUrl?: string;
+  topic: string;
+  index: string;
+  partitions: number;
+  players: number;
+  /** The rate in words, e.g. "one event every 10ms per player". */
+  rateDescription: string;
+  targetRate: number;
+  /** Measured length, after the warm-up (as --duration; the run lasts warmupMs + durationMs). */
+  durationMs: number;
+  /** Load before measuring starts, excluded from the figures. */
+  warmupMs: number;
+  consumers: number;
+  seed: number;
+  outDir: string;
+  /** As the user wrote them: "delivery.p99<500ms", "correct". */
+  assertions: string[];
+  /** The consumers' allowed lateness: their watermark is the latest event time minus this. */
+  allowedLatenessMs: number;
+}
+
+/**
+ * The stages of a run, in order: finding the target, starting the consumers, the load, the drain
+ * (consumers catching up), verifying, stopping the consumers, writing the results, cleaning up.
+ */
+export type BenchPhaseName =
+  | 'preparing'
+  | 'starting'
+  | 'load'
+  | 'draining'
+  | 'verifying'
+  | 'stopping'
+  | 'writing'
+  | 'cleaning-up';
+
+export interface BenchPhase {
+  name: BenchPhaseName;
+  /** What is happening, in words: "verifying the aggregates against the ground truth". */
+  text: string;
+  /** Epoch ms when the phase began, so a view can show the time spent in it. */
+  startedAtMs: number;
+}
+
+/** Receives a run's progress; the command's UI implements it (src/ui/bench-progress.tsx). */
+export interface BenchReporter {
+  /** The banner: what runs where. Comes after the first phase (finding the target can take a while). */
+  started(start: BenchStart): void;
+  /** A new stage of the run began. */
+  phase(phase: BenchPhase): void;
+  /** Called with each per-second update (during the load and the drain). */
+  update(progress: BenchProgress): void;
+  /** Stops live drawing; safe to call more than once. */
+  done(): void;
 }

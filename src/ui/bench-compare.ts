@@ -36,7 +36,7 @@ function describeRun(run: ComparedRun): string {
 }
 
 function rowCells(row: ComparisonRow): string[] {
-  const verdict = row.regressed ? 'worse (regressed)' : row.verdict;
+  const verdict = `${row.regressed ? 'worse, regressed' : row.verdict}${row.note ? ` (${row.note})` : ''}`;
   return [
     row.name,
     formatFigure(row.base, row.unit),

@@ -6,11 +6,12 @@
  */
 import { Box, render, Static, Text, useInput, useStdin } from 'ink';
 import { useState } from 'react';
-import { type BenchProgress, LATENCY_KINDS, type LatencySummary } from '../bench/types.js';
+import { type BenchPhase, type BenchProgress, LATENCY_KINDS, type LatencySummary } from '../bench/types.js';
 import {
   type BenchReporter,
   type BenchStart,
   createPlainBenchReporter,
+  formatDocsRate,
   formatElapsed,
   formatLatencyMs,
   formatPercent,
@@ -93,8 +94,8 @@ function Header({ progress: p, warmupMs }: { progress: BenchProgress; warmupMs: 
   const measuringInMs = warmupMs === undefined ? undefined : Math.max(0, warmupMs - p.elapsedMs);
   return (
     <Text>
-      <Text bold>{p.target}</Text> · {formatElapsed(p.elapsedMs)} / {formatDuration(p.totalMs)}{' '}
-      {progressBar(fraction)} {Math.floor(Math.min(1, fraction) * 100)}%
+      <Text bold>{p.target}</Text> · {formatElapsed(Math.min(p.elapsedMs, p.totalMs))} /{' '}
+      {formatDuration(p.totalMs)} {progressBar(fraction)} {Math.floor(Math.min(1, fraction) * 100)}%
       {p.warmup ? (
         <Text color="yellow">
           {' '}
@@ -104,7 +105,48 @@ function Header({ progress: p, warmupMs }: { progress: BenchProgress; warmupMs: 
             : ''}
         </Text>
       ) : null}{' '}
-      · {formatElapsed(remainingMs)} left
+      · {remainingMs > 0 ? `${formatElapsed(remainingMs)} left` : 'finishing: the last records in flight'}
+    </Text>
+  );
+}
+
+/**
+ * What the run is doing when it is not running the load: starting up before it, draining, verifying,
+ * stopping, writing and cleaning up after it — each with the time spent in it, so the view never
+ * sits on a finished load.
+ */
+export function describePhase(phase: BenchPhase, progress: BenchProgress | undefined): string {
+  if (phase.name !== 'draining' || progress === undefined) return phase.text;
+  return progress.lag > 0
+    ? `draining: the consumers are ${formatCount(progress.lag)} record${progress.lag === 1 ? '' : 's'} behind`
+    : 'draining: caught up, waiting for the last flush';
+}
+
+function PhaseLine({
+  phase,
+  progress,
+  nowMs,
+}: {
+  phase: BenchPhase;
+  progress: BenchProgress | undefined;
+  nowMs: number;
+}) {
+  const inPhaseMs = Math.max(0, nowMs - phase.startedAtMs);
+  const load =
+    progress === undefined ? null : (
+      <Text>
+        <Text bold>{progress.target}</Text> · load{' '}
+        {formatElapsed(Math.min(progress.elapsedMs, progress.totalMs))} / {formatDuration(progress.totalMs)}{' '}
+        done ·{' '}
+      </Text>
+    );
+  return (
+    <Text>
+      {load}
+      <Text color="cyan">› {describePhase(phase, progress)}</Text>{' '}
+      <Text dimColor>
+        {inPhaseMs < 60_000 ? `${Math.floor(inPhaseMs / 1000)}s` : formatElapsed(inPhaseMs)}
+      </Text>
     </Text>
   );
 }
@@ -170,7 +212,7 @@ function ThroughputRows({ progress: p }: { progress: BenchProgress }) {
           recordScale,
         ),
       )}
-      {row('written', formatRate(p.rates.written), sparkline(history.map((h) => h.written)))}
+      {row('written', formatDocsRate(p.rates.written), sparkline(history.map((h) => h.written)))}
       {row('lag', formatCount(p.lag), sparkline(history.map((h) => h.lag)))}
       <InstrumentRows progress={p} />
     </Box>
@@ -216,14 +258,22 @@ function InstrumentRows({ progress: p }: { progress: BenchProgress }) {
   );
 }
 
-function Totals({ progress: p }: { progress: BenchProgress }) {
+function Totals({ progress: p, allowedLatenessMs }: { progress: BenchProgress; allowedLatenessMs?: number }) {
   const t = p.totals;
   const lastError = p.errors.at(-1);
+  // The watermark trails the newest event time by the allowed lateness on purpose: say so.
+  const why =
+    allowedLatenessMs === undefined
+      ? ''
+      : ` (event time − ${formatDuration(allowedLatenessMs)} allowed lateness)`;
   return (
     <Box flexDirection="column">
       <Text>
         watermark {formatEventTime(p.watermarkMs)}
-        {p.watermarkMs === undefined ? '' : ' UTC'} ·{' '}
+        {p.watermarkMs === undefined ? '' : ' UTC'}
+        <Text dimColor>{why}</Text>
+      </Text>
+      <Text>
         {t.late > 0 ? <Text color="yellow">late {formatCount(t.late)}</Text> : 'late 0'} ·{' '}
         {t.deadLettered > 0 ? (
           <Text color="yellow">dead-lettered {formatCount(t.deadLettered)}</Text>
@@ -235,7 +285,7 @@ function Totals({ progress: p }: { progress: BenchProgress }) {
       </Text>
       <Text dimColor>
         total produced {formatCount(t.produced)} · acknowledged {formatCount(t.acknowledged)} · consumed{' '}
-        {formatCount(t.consumed)} · written {formatCount(t.written)}
+        {formatCount(t.consumed)} · written {formatCount(t.written)} docs
       </Text>
       {lastError === undefined ? null : (
         <Text color="red" wrap="truncate-end">
@@ -247,18 +297,27 @@ function Totals({ progress: p }: { progress: BenchProgress }) {
 }
 
 /**
- * The live part (at most 21 lines, 100 columns). `q` or Ctrl-C calls `onStop` (each time pressed),
+ * The live part (at most 22 lines, 100 columns). `q` or Ctrl-C calls `onStop` (each time pressed),
  * but only where stdin can be put in raw mode; elsewhere Ctrl-C stays an ordinary SIGINT.
  */
 export function BenchView({
   progress,
+  phase,
+  nowMs,
   warmupMs,
+  allowedLatenessMs,
   onStop,
 }: {
   progress: BenchProgress | undefined;
+  /** The run's current phase; the load's own header replaces it while the load runs. */
+  phase?: BenchPhase | undefined;
+  /** Now, for the time spent in the phase (the reporter redraws every second). */
+  nowMs?: number;
   /** From the start, to say when measuring begins. */
-  warmupMs?: number;
-  onStop?: () => void;
+  warmupMs?: number | undefined;
+  /** For the watermark's label. */
+  allowedLatenessMs?: number | undefined;
+  onStop?: (() => void) | undefined;
 }) {
   const { isRawModeSupported } = useStdin();
   const [stopping, setStopping] = useState(false);
@@ -272,22 +331,34 @@ export function BenchView({
     },
     { isActive: keys },
   );
-  const footer = stopping ? (
-    <Text color="yellow">stopping early — finishing up and writing results…</Text>
-  ) : (
-    <Text dimColor>{keys ? 'press q' : 'Ctrl-C'} to stop early (results are still written)</Text>
-  );
+  const afterLoad =
+    phase !== undefined && !['preparing', 'starting', 'load'].includes(phase.name) && progress !== undefined;
+  const footer =
+    stopping && !afterLoad ? (
+      <Text color="yellow">stopping early — finishing up and writing results…</Text>
+    ) : afterLoad ? null : (
+      <Text dimColor>{keys ? 'press q' : 'Ctrl-C'} to stop early (results are still written)</Text>
+    );
+  const now = nowMs ?? Date.now();
+  const header =
+    phase && (phase.name !== 'load' || progress === undefined) ? (
+      <PhaseLine phase={phase} progress={progress} nowMs={now} />
+    ) : progress ? (
+      <Header progress={progress} warmupMs={warmupMs} />
+    ) : (
+      <Text color="cyan">› starting…</Text>
+    );
   if (progress === undefined) {
     return (
       <Box flexDirection="column">
-        <Text color="cyan">› starting…</Text>
+        {header}
         {footer}
       </Box>
     );
   }
   return (
     <Box flexDirection="column">
-      <Header progress={progress} warmupMs={warmupMs} />
+      {header}
       <Box marginTop={1}>
         <LatencyRows progress={progress} />
       </Box>
@@ -295,9 +366,9 @@ export function BenchView({
         <ThroughputRows progress={progress} />
       </Box>
       <Box marginTop={1}>
-        <Totals progress={progress} />
+        <Totals progress={progress} {...(allowedLatenessMs === undefined ? {} : { allowedLatenessMs })} />
       </Box>
-      <Box marginTop={1}>{footer}</Box>
+      {footer ? <Box marginTop={1}>{footer}</Box> : null}
     </Box>
   );
 }
@@ -306,18 +377,29 @@ export function BenchView({
 export function BenchProgressView({
   start,
   progress,
+  phase,
+  nowMs,
   onStop,
 }: {
   start: BenchStart | undefined;
   progress: BenchProgress | undefined;
-  onStop?: () => void;
+  phase?: BenchPhase | undefined;
+  nowMs?: number;
+  onStop?: (() => void) | undefined;
 }) {
   return (
     <>
       <Static items={start ? [start] : []}>
         {(item) => <Text key="banner">{renderBenchBanner(item).trimEnd()}</Text>}
       </Static>
-      <BenchView progress={progress} warmupMs={start?.warmupMs} onStop={onStop} />
+      <BenchView
+        progress={progress}
+        phase={phase}
+        nowMs={nowMs ?? Date.now()}
+        warmupMs={start?.warmupMs}
+        allowedLatenessMs={start?.allowedLatenessMs}
+        onStop={onStop}
+      />
     </>
   );
 }
@@ -338,11 +420,20 @@ export function createBenchReporter(options: {
   if (options.plain || options.quiet) return createPlainBenchReporter(stream, { quiet: options.quiet });
   let start: BenchStart | undefined;
   let latest: BenchProgress | undefined;
+  let phase: BenchPhase | undefined;
   let app: ReturnType<typeof render> | undefined;
   let finished = false;
   const draw = () => {
     if (finished) return;
-    const view = <BenchProgressView start={start} progress={latest} onStop={options.onStop} />;
+    const view = (
+      <BenchProgressView
+        start={start}
+        progress={latest}
+        phase={phase}
+        nowMs={Date.now()}
+        onStop={options.onStop}
+      />
+    );
     if (app) app.rerender(view);
     else
       app = render(view, {
@@ -352,9 +443,16 @@ export function createBenchReporter(options: {
         exitOnCtrlC: false,
       });
   };
+  // The time in a phase moves on between updates (starting up, verifying): redraw every second.
+  const clockTimer = setInterval(draw, 1000);
+  clockTimer.unref();
   return {
     started(info) {
       start = info;
+      draw();
+    },
+    phase(next) {
+      phase = next;
       draw();
     },
     update(progress) {
@@ -363,6 +461,7 @@ export function createBenchReporter(options: {
     },
     done() {
       if (finished) return;
+      clearInterval(clockTimer);
       if (app) draw();
       finished = true;
       app?.unmount();

@@ -4,8 +4,11 @@
  */
 import chalk from 'chalk';
 import {
+  type BenchPhase,
   type BenchProgress,
+  type BenchReporter,
   type BenchResult,
+  type BenchStart,
   type BenchSummary,
   type InstrumentPoint,
   LATENCY_KINDS,
@@ -14,37 +17,7 @@ import {
 } from '../bench/types.js';
 import { formatCount, formatDuration, formatRate } from './simulate.js';
 
-/** What a bench run is about to do, for the banner. */
-export interface BenchStart {
-  target: 'lab' | 'embedded';
-  labName?: string;
-  brokers?: string;
-  esUrl?: string;
-  topic: string;
-  index: string;
-  players: number;
-  /** The rate in words, e.g. "one event every 10ms per player". */
-  rateDescription: string;
-  targetRate: number;
-  /** Measured length, after the warm-up (as --duration; the run lasts warmupMs + durationMs). */
-  durationMs: number;
-  /** Load before measuring starts, excluded from the figures. */
-  warmupMs: number;
-  consumers: number;
-  seed: number;
-  outDir: string;
-  /** As the user wrote them: "delivery.p99<500ms", "correct". */
-  assertions: string[];
-}
-
-/** Receives the run's figures; `createBenchReporter` (bench-progress.tsx) builds one. */
-export interface BenchReporter {
-  started(start: BenchStart): void;
-  /** Called with each progress update (about once per second). */
-  update(progress: BenchProgress): void;
-  /** Stops live drawing; safe to call more than once. */
-  done(): void;
-}
+export type { BenchPhase, BenchReporter, BenchStart } from '../bench/types.js';
 
 /** The result files `renderBenchSummary` points to. */
 export const RESULT_FILES = 'result.json, report.html, junit.xml, *.hgrm';
@@ -64,7 +37,8 @@ export function formatLatencyMs(ms: number | undefined): string {
 
 /** Run time to the whole second, so lines read "5s", not "5.0s", when updates arrive a little late. */
 export function formatElapsed(ms: number): string {
-  return formatDuration(Math.round(ms / 1000) * 1000);
+  const seconds = Math.round(ms / 1000);
+  return seconds <= 0 ? '0s' : formatDuration(seconds * 1000);
 }
 
 function plural(n: number, word: string): string {
@@ -82,10 +56,10 @@ export function renderBenchBanner(start: BenchStart): string {
           ),
         ]
       : [
-          `Bench against ${start.labName ? `lab ${start.labName}` : 'the lab'}: Kafka ${start.brokers ?? '-'}, Elasticsearch ${start.esUrl ?? '-'}`,
+          `Bench against ${start.labName ? `lab ${start.labName}: ` : ''}Kafka ${start.brokers ?? '-'}, Elasticsearch ${start.esUrl ?? '-'}`,
         ];
   lines.push(
-    `  topic ${start.topic} → index ${start.index} · ${plural(start.consumers, 'consumer')}`,
+    `  topic ${start.topic} (${plural(start.partitions, 'partition')}) → index ${start.index} · ${plural(start.consumers, 'consumer')}`,
     `  ${formatCount(start.players)} players · target ${formatRate(start.targetRate)} (${start.rateDescription}) · ${
       start.warmupMs > 0 ? `${formatDuration(start.warmupMs)} warm-up, then ` : ''
     }${formatDuration(start.durationMs)} measured · seed ${start.seed}`,
@@ -93,6 +67,11 @@ export function renderBenchBanner(start: BenchStart): string {
   if (start.assertions.length > 0) lines.push(`  assertions: ${start.assertions.join(', ')}`);
   lines.push(`  results → ${start.outDir}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** Aggregate documents per second: "270 docs/s", "36.6 docs/s" (documents, not events). */
+export function formatDocsRate(perSecond: number): string {
+  return formatRate(perSecond).replace(/\/s$/, ' docs/s');
 }
 
 /** A share of the time or of a core, 0–1, as a whole percentage. */
@@ -116,21 +95,29 @@ export function formatInstrument(instrument: InstrumentPoint | undefined): strin
   return `generator ${formatPercent(instrument.elu)} busy, ${formatScheduleLag(instrument.scheduleLagMs)}`;
 }
 
-/** One progress line for logs and CI. */
+/** One progress line for logs and CI: the last second's rates, the lag now, latency so far. */
 export function formatBenchLine(p: BenchProgress): string {
   const delivery = p.latency.delivery;
+  const draining = p.phase === 'draining';
   const parts = [
-    `${formatElapsed(p.elapsedMs)}/${formatDuration(p.totalMs)}`,
-    p.warmup ? chalk.yellow('warm-up') : '',
-    `produced ${formatRate(p.rates.produced)} (target ${formatRate(p.targetRate)})`,
+    draining
+      ? `draining ${formatElapsed(p.phaseElapsedMs)} after the load:`
+      : `${formatElapsed(Math.min(p.elapsedMs, p.totalMs))}/${formatDuration(p.totalMs)}`,
+    p.warmup && !draining ? chalk.yellow('warm-up') : '',
+    draining ? '' : `produced ${formatRate(p.rates.produced)} (target ${formatRate(p.targetRate)})`,
     `consumed ${formatRate(p.rates.consumed)}`,
-    `written ${formatRate(p.rates.written)}`,
+    `written ${formatDocsRate(p.rates.written)}`,
     `lag ${formatCount(p.lag)}`,
     `delivery p99 ${delivery.count > 0 ? `${formatLatencyMs(delivery.p99Ms)}ms` : '-'}`,
-    formatInstrument(p.instrument),
+    draining ? '' : formatInstrument(p.instrument),
     p.errors.length > 0 ? chalk.red(`errors ${formatCount(p.errors.length)}`) : 'errors 0',
   ];
   return parts.filter(Boolean).join(' ');
+}
+
+/** A phase in one line, for logs and CI: "› verifying the aggregates against the ground truth". */
+export function formatBenchPhase(phase: BenchPhase): string {
+  return `› ${phase.text}`;
 }
 
 /** Right-aligned numeric columns after a left-aligned first column; text only. */
@@ -227,15 +214,17 @@ export function renderBenchSummary(result: BenchResult, files?: { dir: string })
   const tp = s.throughput;
   lines.push(
     `Throughput: target ${formatRate(s.targetRate)} · achieved ${formatRate(s.achievedRate)} ${
-      s.keptUp ? chalk.green('— kept up') : chalk.yellow('— could not keep up')
+      s.keptUp
+        ? chalk.green('— the load kept its schedule')
+        : chalk.yellow('— the load fell behind its schedule')
     }`,
-    `  per second: produced ${formatRate(tp.produced)} · acknowledged ${formatRate(tp.acknowledged)} · consumed ${formatRate(tp.consumed)} · written ${formatRate(tp.written)} · max lag ${formatCount(s.maxLag)}`,
+    `  per second: produced ${formatRate(tp.produced)} · acknowledged ${formatRate(tp.acknowledged)} · consumed ${formatRate(tp.consumed)} · written ${formatDocsRate(tp.written)} · max consumer lag ${plural(s.maxLag, 'record')}`,
   );
   const t = s.totals;
   lines.push(
     `  totals: produced ${formatCount(t.produced)} · acknowledged ${formatCount(t.acknowledged)} · ${
       t.failed > 0 ? chalk.red(`failed ${formatCount(t.failed)}`) : 'failed 0'
-    } · consumed ${formatCount(t.consumed)} · written ${formatCount(t.written)} · late ${formatCount(t.late)} · dead-lettered ${formatCount(t.deadLettered)} · duplicates ${formatCount(t.duplicates)}`,
+    } · consumed ${formatCount(t.consumed)} · written ${formatCount(t.written)} docs · late ${formatCount(t.late)} · dead-lettered ${formatCount(t.deadLettered)} · duplicates ${formatCount(t.duplicates)}`,
   );
   lines.push('');
 
@@ -285,24 +274,29 @@ export function renderBenchSummary(result: BenchResult, files?: { dir: string })
 }
 
 /**
- * Banner once, then a line for the first update and whenever run time passes a multiple of
- * `everyMs` (1s, 5s, 10s, …), as plain text (logs, CI, pipes).
+ * Each phase as a line when it begins (the load's own lines say it runs), the banner once, then a
+ * progress line for the first update and whenever run time passes a multiple of `everyMs` (1s, 5s,
+ * 10s, …), as plain text (logs, CI, pipes).
  */
 export function createPlainBenchReporter(
   stream: NodeJS.WritableStream = process.stderr,
   options: { quiet?: boolean; everyMs?: number } = {},
 ): BenchReporter {
   const everyMs = options.everyMs ?? 5000;
-  let lastPrintedStep: number | undefined;
+  let lastPrinted: { phase: BenchProgress['phase']; step: number } | undefined;
   return {
     started(start) {
       if (!options.quiet) stream.write(renderBenchBanner(start));
     },
+    phase(phase) {
+      if (options.quiet || phase.name === 'load') return;
+      stream.write(`${formatBenchPhase(phase)}\n`);
+    },
     update(progress) {
       if (options.quiet) return;
-      const step = Math.floor(progress.elapsedMs / everyMs);
-      if (lastPrintedStep !== undefined && step <= lastPrintedStep) return;
-      lastPrintedStep = step;
+      const step = Math.floor(progress.phaseElapsedMs / everyMs);
+      if (lastPrinted && lastPrinted.phase === progress.phase && step <= lastPrinted.step) return;
+      lastPrinted = { phase: progress.phase, step };
       stream.write(`${formatBenchLine(progress)}\n`);
     },
     done() {},

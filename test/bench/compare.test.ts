@@ -168,12 +168,18 @@ describe('compareResults', () => {
       maxRegressionPct: 10,
     });
     expect(row(comparison, 'delivery.p99')).toMatchObject({ unit: 'ms', better: 'lower' });
-    expect(row(comparison, 'throughput')).toMatchObject({ unit: '/s', better: 'higher', base: 19_500 });
-    expect(row(comparison, 'achieved')).toMatchObject({ unit: '%', better: 'higher', base: 99 });
+    expect(row(comparison, 'throughput')).toMatchObject({
+      unit: '/s',
+      better: 'up-to-target',
+      base: 19_500,
+      target: { base: 20_000, new: 20_000 },
+    });
+    expect(row(comparison, 'achieved')).toMatchObject({ unit: '%', better: 'target', base: 99 });
+    expect(row(comparison, 'written')).toMatchObject({ unit: '/s', better: 'none' });
     expect(row(comparison, 'lag.max')).toMatchObject({ unit: 'records', better: 'lower' });
   });
 
-  it('lower latency and higher throughput are better; worse beyond the threshold is a regression', () => {
+  it('lower latency and throughput nearer its target are better; worse beyond the threshold is a regression', () => {
     const base = benchResult();
     const next = benchResult({
       runId: 'new-run',
@@ -199,7 +205,8 @@ describe('compareResults', () => {
     expect(row(comparison, 'throughput').deltaPct).toBeCloseTo(-12.82, 2);
     // Worse, but within 10%.
     expect(row(comparison, 'produced')).toMatchObject({ verdict: 'worse', regressed: false });
-    expect(row(comparison, 'written')).toMatchObject({ verdict: 'better', regressed: false, deltaPct: 5 });
+    // Documents written depend on windows and flushes: a change, neither better nor worse.
+    expect(row(comparison, 'written')).toMatchObject({ verdict: 'changed', regressed: false, deltaPct: 5 });
     expect(row(comparison, 'lag.max')).toMatchObject({ verdict: 'better', regressed: false, deltaPct: -10 });
 
     expect(comparison.ok).toBe(false);
@@ -218,7 +225,62 @@ describe('compareResults', () => {
     const improved = compareResults(next, base, { maxRegressionPct: 1 });
     expect(row(improved, 'delivery.p99').verdict).toBe('better');
     expect(row(improved, 'throughput').verdict).toBe('better');
-    expect(improved.rows.filter((r) => r.regressed).map((r) => r.name)).toEqual(['written', 'lag.max']);
+    expect(improved.rows.filter((r) => r.regressed).map((r) => r.name)).toEqual(['lag.max']);
+  });
+
+  it('judges rates by their distance from the target: short is worse, over it is no improvement', () => {
+    const at = (achievedRate: number, consumed = achievedRate) =>
+      benchResult({ achievedRate, consumed, produced: achievedRate });
+    const verdictOf = (a: number, b: number) => {
+      const r = row(compareResults(at(a), at(b), { maxRegressionPct: 10 }), 'achieved');
+      return { verdict: r.verdict, note: r.note, regressed: r.regressed };
+    };
+    // 86% → 110% of a 20,000/s target: over the target is not an improvement.
+    expect(verdictOf(17_200, 22_000)).toEqual({
+      verdict: 'changed',
+      note: 'over the target: not an improvement',
+      regressed: false,
+    });
+    expect(row(compareResults(at(17_200), at(22_000), { maxRegressionPct: 10 }), 'produced')).toMatchObject({
+      verdict: 'changed',
+    });
+    // The pipeline consuming more than the target while measured is draining a backlog: on target.
+    expect(row(compareResults(at(17_200), at(22_000), { maxRegressionPct: 10 }), 'throughput')).toMatchObject(
+      {
+        better: 'up-to-target',
+        verdict: 'better',
+        note: 'reached the target',
+      },
+    );
+    expect(row(compareResults(at(20_000), at(23_000), { maxRegressionPct: 10 }), 'throughput')).toMatchObject(
+      {
+        verdict: 'same',
+        note: 'on target',
+      },
+    );
+    expect(verdictOf(20_000, 22_000)).toEqual({
+      verdict: 'worse',
+      note: 'over the target',
+      regressed: false,
+    });
+    expect(verdictOf(20_000, 26_000)).toEqual({ verdict: 'worse', note: 'over the target', regressed: true });
+    expect(verdictOf(22_000, 20_000)).toEqual({
+      verdict: 'better',
+      note: 'reached the target',
+      regressed: false,
+    });
+    expect(verdictOf(17_200, 19_000)).toEqual({
+      verdict: 'better',
+      note: 'closer to the target',
+      regressed: false,
+    });
+    expect(verdictOf(20_000, 17_200)).toEqual({
+      verdict: 'worse',
+      note: 'short of the target',
+      regressed: true,
+    });
+    // Within 2% of the target both are on it.
+    expect(verdictOf(19_800, 20_200)).toEqual({ verdict: 'same', note: 'on target', regressed: false });
   });
 
   it('from zero to something has no percentage and counts as a regression', () => {
@@ -334,10 +396,10 @@ describe('renderComparison', () => {
     );
     expect(lines[1]).toMatch(/^new: {2}new\.json — run new-run/);
     expect(text).toMatch(/^figure\s+base\s+new\s+change\s+verdict$/m);
-    expect(text).toMatch(/^delivery\.p99\s+990\.2ms\s+1,189ms\s+\+20\.1%\s+worse \(regressed\)$/m);
-    expect(text).toMatch(/^produce-ack\.p50\s+500\.2ms\s+600\.1ms\s+\+20\.0%\s+worse \(regressed\)$/m);
+    expect(text).toMatch(/^delivery\.p99\s+990\.2ms\s+1,189ms\s+\+20\.1%\s+worse, regressed$/m);
+    expect(text).toMatch(/^produce-ack\.p50\s+500\.2ms\s+600\.1ms\s+\+20\.0%\s+worse, regressed$/m);
     expect(text).toMatch(/^throughput\s+19,500\/s\s+19,500\/s\s+±0\.0%\s+same$/m);
-    expect(text).toMatch(/^achieved\s+99%\s+99%\s+±0\.0%\s+same$/m);
+    expect(text).toMatch(/^achieved\s+99%\s+99%\s+±0\.0%\s+same \(on target\)$/m);
     expect(text).toMatch(/^lag\.max\s+1,000\s+1,000\s+±0\.0%\s+same$/m);
     expect(text).toContain('⚠ players differs: 1000 (base) vs 2000 (new)');
     expect(lines.at(-2)).toBe(
@@ -412,7 +474,7 @@ describe('gapipe bench compare (child process, CI=true)', { timeout: 120_000 }, 
     const next = await writeResult('reg-new.json', benchResult({ runId: 'slower', latencyScale: 1.2 }));
     const strict = await gapipe('bench', 'compare', base, next);
     expect(strict.code).toBe(1);
-    expect(strict.stdout).toMatch(/^delivery\.p99 .* worse \(regressed\)$/m);
+    expect(strict.stdout).toMatch(/^delivery\.p99 .* worse, regressed$/m);
     expect(strict.stdout).toMatch(/^✘ 15 figures regressed by more than 10%: produce-ack.p50 \+20\.0%/m);
 
     const loose = await gapipe('bench', 'compare', base, next, '--max-regression', '25%');

@@ -30,8 +30,68 @@ describe('renderReport', () => {
     for (const kind of LATENCY_KINDS) expect(latency[kind]).toBeGreaterThanOrEqual(2);
 
     const throughput = seriesPoints(plot(html, 'throughput'));
-    expect(throughput).toEqual({ target: 60, produced: 60, acknowledged: 60, consumed: 60, written: 60 });
+    expect(throughput).toEqual({ target: 60, produced: 60, consumed: 60, acknowledged: 60 });
     expect(seriesPoints(plot(html, 'lag'))).toEqual({ lag: 60 });
+    // Documents are not events: they have their own plot and axis.
+    expect(seriesPoints(plot(html, 'written'))).toEqual({ written: 60 });
+    expect(plot(html, 'written')).toContain('>documents per second<');
+    expect(plot(html, 'throughput')).toContain('>records per second<');
+  });
+
+  it('fits the latency axis to the data, leaving out a minimum at the histogram floor and saying so', () => {
+    const result = sampleBenchResult();
+    // One produce-ack of 1 µs (an in-process acknowledgement) among samples from about 1 ms up.
+    const histogram = newLatencyHistogram();
+    histogram.recordValue(1);
+    for (let i = 0; i < 5000; i++) histogram.recordValue(1200 + i * 40);
+    result.histograms['produce-ack'] = encodeIntoCompressedBase64(histogram);
+    const out = renderReport(result);
+    const latency = plot(out, 'latency');
+    const yLabels = [...latency.matchAll(/<text class="tick" x="64"[^>]*>([^<]+)<\/text>/g)].map((m) => m[1]);
+    expect(yLabels[0]).toBe('1');
+    expect(latency).not.toContain('>0.001<');
+    expect(out).toContain(
+      "Not drawn: produce-ack had samples as fast as 0.001 ms (the histogram's resolution), below the axis.",
+    );
+    expect(html).not.toContain('Not drawn:');
+  });
+
+  it('draws produce-ack and visible dashed, over the kinds they would hide, with the dash in the legend', () => {
+    const latency = plot(html, 'latency');
+    const order = [...latency.matchAll(/<path class="line" data-series="([^"]+)"([^>]*)>/g)].map((m) => ({
+      kind: m[1],
+      dashed: (m[2] ?? '').includes('stroke-dasharray'),
+    }));
+    expect(order).toEqual([
+      { kind: 'delivery', dashed: false },
+      { kind: 'sink', dashed: false },
+      { kind: 'visible', dashed: true },
+      { kind: 'produce-ack', dashed: true },
+    ]);
+    expect(html).toMatch(
+      /<li><svg class="line-swatch"[^>]*><line[^>]*stroke-dasharray="[^"]+"\/><\/svg>produce-ack<\/li>/,
+    );
+  });
+
+  it('labels seconds on whole seconds', () => {
+    const result = sampleBenchResult({}, { seconds: 25, warmupSeconds: 1 });
+    const throughput = plot(renderReport(result), 'throughput');
+    const xLabels = [
+      ...throughput.matchAll(
+        /<text class="tick" x="[\d.]+" y="[\d.]+" text-anchor="middle">([^<]+)<\/text>/g,
+      ),
+    ].map((m) => m[1]);
+    expect(xLabels).toEqual(['0', '5', '10', '15', '20', '25']);
+  });
+
+  it('leaves room for the last percentile label inside the plot', () => {
+    const latency = plot(html, 'latency');
+    const width = Number(/viewBox="0 0 (\d+) /.exec(latency)?.[1]);
+    const last = [
+      ...latency.matchAll(/<text class="tick" x="([\d.]+)"[^>]*text-anchor="middle">([^<]+%)<\/text>/g),
+    ].at(-1);
+    // Half of "99.9999%" at 12px is about 28 units: the label's centre is at least that far in.
+    expect(width - Number(last?.[1])).toBeGreaterThanOrEqual(40);
   });
 
   it('labels the percentile axis up to 99.999% and shades the warm-up', () => {

@@ -1,7 +1,9 @@
 /**
  * The bench's report.html in a real browser (headless Chromium from Debian's `chromium` package):
- * it opens without errors or any network request, every plot is laid out and has data, the
- * tooltips work, and it fits a phone-width screen. Needs no Docker.
+ * it opens without errors or any network request, every plot is laid out and has data, no label is
+ * cut off at a plot's edge, the tooltips work, and it fits a phone-width screen — for sample
+ * results, and for two real embedded runs: one that kept up and one whose consumer fell behind.
+ * Each chart is also saved as a screenshot (GAPIPE_KEEP_REPORT=1 keeps them). Needs no Docker.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderReport } from '../../src/bench/report.js';
 import type { BenchResult } from '../../src/bench/types.js';
 import { sampleBenchResult } from '../bench/fixtures.js';
+import { embeddedRuns } from '../bench/helpers/embedded-runs.js';
 
 const CHROMIUM = process.env.GAPIPE_CHROMIUM || '/usr/bin/chromium';
 // Set GAPIPE_KEEP_REPORT=1 to keep the rendered reports and screenshots for a look.
@@ -98,7 +101,19 @@ function plotLayouts(page: Page): Promise<PlotLayout[]> {
   );
 }
 
-const cases: Array<{ name: string; result: () => BenchResult; drawnKinds: string[] }> = [
+const runs = () => embeddedRuns(join(dir, 'runs'));
+
+const PLOTS = ['latency', 'throughput', 'lag', 'written', 'instrument', 'schedule'];
+
+const cases: Array<{
+  name: string;
+  result: () => BenchResult | Promise<BenchResult>;
+  drawnKinds: string[];
+  /** The second whose tooltip the hover test reads, and how that tooltip starts. */
+  hover?: { nth: number; text: RegExp };
+  /** The lag plot climbs (a run that fell behind) or stays near the floor. */
+  lag?: 'climbs' | 'flat';
+}> = [
   {
     name: 'a passed lab run',
     result: () => sampleBenchResult(),
@@ -113,27 +128,35 @@ const cases: Array<{ name: string; result: () => BenchResult; drawnKinds: string
       ),
     drawnKinds: ['produce-ack', 'delivery', 'sink'],
   },
+  {
+    name: 'a real embedded run that kept up',
+    result: async () => (await runs()).keptUp.result,
+    drawnKinds: ['produce-ack', 'delivery', 'sink', 'visible'],
+    hover: { nth: 4, text: /^t = 4 s\ntarget 5,000\/s\nproduced [\d,]+\/s/ },
+    lag: 'flat',
+  },
+  {
+    name: 'a real embedded run whose consumer fell behind',
+    result: async () => (await runs()).behind.result,
+    drawnKinds: ['produce-ack', 'delivery', 'sink', 'visible'],
+    hover: { nth: 4, text: /^t = 4 s\ntarget 5,000\/s\nproduced [\d,]+\/s/ },
+    lag: 'climbs',
+  },
 ];
 
-describe.each(cases)('report.html of $name', ({ name, result, drawnKinds }) => {
+describe.each(cases)('report.html of $name', ({ name, result, drawnKinds, hover, lag }) => {
   let file: string;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     file = join(dir, `${name.replace(/\W+/g, '-')}.html`);
-    writeFileSync(file, renderReport(result()));
+    writeFileSync(file, renderReport(await result()));
   });
 
   it('opens without errors or network requests and draws every plot with data', async () => {
     const { page, problems } = await open(file, 1200);
     try {
       const layouts = await plotLayouts(page);
-      expect(layouts.map((layout) => layout.plot)).toEqual([
-        'latency',
-        'throughput',
-        'lag',
-        'instrument',
-        'schedule',
-      ]);
+      expect(layouts.map((layout) => layout.plot)).toEqual(PLOTS);
       for (const layout of layouts) {
         expect(layout.width, layout.plot).toBeGreaterThan(0);
         expect(layout.height, layout.plot).toBeGreaterThan(0);
@@ -152,10 +175,57 @@ describe.each(cases)('report.html of $name', ({ name, result, drawnKinds }) => {
     }
   });
 
+  it('keeps every label inside its chart, and saves each chart as a screenshot', async () => {
+    const { page, problems } = await open(file, 1200);
+    try {
+      // Text that runs past the viewBox is cut off by the browser: a label a reader cannot read.
+      const outside = await page.$$eval('svg[data-plot]', (svgs) =>
+        svgs.flatMap((svg) => {
+          // Screen boxes, so rotated axis titles count as drawn.
+          const frame = svg.getBoundingClientRect();
+          return [...svg.querySelectorAll('text')].flatMap((text) => {
+            const box = text.getBoundingClientRect();
+            const inside =
+              box.left >= frame.left - 0.5 &&
+              box.top >= frame.top - 0.5 &&
+              box.right <= frame.right + 0.5 &&
+              box.bottom <= frame.bottom + 0.5;
+            return inside ? [] : [`${svg.getAttribute('data-plot')}: "${text.textContent}"`];
+          });
+        }),
+      );
+      expect(outside).toEqual([]);
+      for (const plot of PLOTS) {
+        const chart = await page.$(`svg[data-plot="${plot}"]`);
+        const shot = file.replace(/\.html$/, `-${plot}.png`);
+        await chart?.screenshot({ path: shot });
+        expect(readFileSync(shot).subarray(1, 4).toString(), plot).toBe('PNG');
+      }
+      if (lag) {
+        // The lag axis reaches as high as the lag went: thousands of records behind, or a few.
+        const ticks = await page.$$eval('svg[data-plot="lag"] text.tick', (texts) =>
+          texts.map((t) => t.textContent ?? ''),
+        );
+        const values = ticks.map((t) => Number.parseFloat(t) * (t.endsWith('k') ? 1000 : 1));
+        const top = Math.max(...values.filter((v) => Number.isFinite(v)));
+        if (lag === 'climbs') expect(top).toBeGreaterThan(5000);
+        else expect(top).toBeLessThan(2500);
+        const ys = await page.$eval('svg[data-plot="lag"] path[data-series="lag"]', (path) =>
+          [...(path.getAttribute('d') ?? '').matchAll(/,([\d.]+)/g)].map((m) => Number(m[1])),
+        );
+        // And the line draws it: it climbs well off the floor (SVG y grows downwards).
+        if (lag === 'climbs') expect(Math.max(...ys) - Math.min(...ys)).toBeGreaterThan(50);
+      }
+      expect(problems).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('shows a second’s figures when hovering the throughput plot', async () => {
     const { page, problems } = await open(file, 1200);
     try {
-      const band = await page.$('svg[data-plot="throughput"] .band:nth-of-type(30)');
+      const band = await page.$(`svg[data-plot="throughput"] .band:nth-of-type(${hover?.nth ?? 30})`);
       expect(band).not.toBeNull();
       await band?.hover();
       const tip = await page.$eval('.tip', (element) => {
@@ -163,7 +233,8 @@ describe.each(cases)('report.html of $name', ({ name, result, drawnKinds }) => {
         return { hidden: shown.hidden, text: shown.textContent ?? '' };
       });
       expect(tip.hidden).toBe(false);
-      expect(tip.text).toMatch(/^t = 30 s\ntarget 5,000\/s\nproduced [\d,]+\/s/);
+      expect(tip.text).toMatch(hover?.text ?? /^t = 30 s\ntarget 5,000\/s\nproduced [\d,]+\/s/);
+      expect(tip.text).toMatch(/\nwritten [\d,]+ documents\/s\nlag [\d,]+ records/);
       expect(problems).toEqual([]);
     } finally {
       await page.close();

@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import { stripVTControlCharacters } from 'node:util';
 import { cleanup, render } from 'ink-testing-library';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { BenchProgress, LatencyKind, LatencySummary } from '../../src/bench/types.js';
+import type { BenchPhase, BenchProgress, LatencyKind, LatencySummary } from '../../src/bench/types.js';
 import type { BenchStart } from '../../src/ui/bench.js';
 import {
   BenchProgressView,
@@ -50,6 +50,8 @@ const latencies: Record<LatencyKind, LatencySummary> = {
 };
 
 const progress: BenchProgress = {
+  phase: 'load',
+  phaseElapsedMs: 65_000,
   elapsedMs: 65_000,
   totalMs: 330_000,
   warmup: false,
@@ -91,10 +93,21 @@ const start: BenchStart = {
   seed: 7,
   outDir: 'bench-results/run-1',
   assertions: [],
+  partitions: 6,
+  allowedLatenessMs: 600_000,
 };
 
-function frame(p: BenchProgress | undefined, warmupMs?: number): string {
-  const { lastFrame } = render(<BenchView progress={p} warmupMs={warmupMs} onStop={() => {}} />);
+function frame(p: BenchProgress | undefined, warmupMs?: number, phase?: BenchPhase, nowMs?: number): string {
+  const { lastFrame } = render(
+    <BenchView
+      progress={p}
+      warmupMs={warmupMs}
+      allowedLatenessMs={600_000}
+      phase={phase}
+      nowMs={nowMs ?? 0}
+      onStop={() => {}}
+    />,
+  );
   return stripVTControlCharacters(lastFrame() ?? '');
 }
 
@@ -135,12 +148,16 @@ describe('BenchView', () => {
     expect(text).toContain('target 100,000/s');
     expect(row('produced')).toMatch(/^produced\s+99,870\/s [▁▂▃▄▅▆▇█]{60}$/);
     expect(row('consumed')).toMatch(/^consumed\s+99,500\/s [▁▂▃▄▅▆▇█]{60}$/);
-    expect(row('written')).toMatch(/^written\s+270\/s [▁▂▃▄▅▆▇█]{60}$/);
+    expect(row('written')).toMatch(/^written\s+270 docs\/s [▁▂▃▄▅▆▇█]{60}$/);
     expect(row('lag')).toMatch(/^lag\s+1,234 [▁▂▃▄▅▆▇█]{60}$/);
     expect(row('produced')).toContain('█▇▇▆▅▅▄▃▂▂'); // 100k down to 10k, on the scale of the target
 
-    expect(text).toContain('watermark 16:25:00 UTC · late 3 · dead-lettered 1 · failed 0 · errors 0');
+    // The watermark trails the clock by the allowed lateness, and says so.
+    expect(text).toContain(
+      'watermark 16:25:00 UTC (event time − 10m allowed lateness)\nlate 3 · dead-lettered 1 · failed 0 · errors 0',
+    );
     expect(text).toContain('total produced 3,000,000 · acknowledged 2,999,000 · consumed 2,998,000');
+    expect(text).toContain('written 12,345 docs');
     expect(text).not.toContain('last error');
     expect(lines.at(-1)).toBe('press q to stop early (results are still written)');
   });
@@ -159,7 +176,7 @@ describe('BenchView', () => {
     );
     expect(text).toContain('warming up, measuring in 18s');
     expect(text.match(/no samples yet/g)).toHaveLength(4);
-    expect(text).toContain('watermark - · late');
+    expect(text).toContain('watermark - (event time − 10m allowed lateness)\nlate 3');
     const produced = text.split('\n').find((line) => line.startsWith('produced')) ?? '';
     expect(produced).toMatch(/[▁▂▃▄▅▆▇█]{12}$/);
   });
@@ -213,6 +230,55 @@ describe('BenchView', () => {
 
   it('waits for the first update', () => {
     expect(frame(undefined)).toContain('starting');
+  });
+
+  it('shows the start-up phase and its time before there are any figures', () => {
+    const phase: BenchPhase = {
+      name: 'starting',
+      text: 'starting 2 consumer processes; waiting for the group to own all 6 partitions',
+      startedAtMs: 10_000,
+    };
+    const lines = frame(undefined, undefined, phase, 14_200).split('\n');
+    expect(lines[0]).toBe(
+      '› starting 2 consumer processes; waiting for the group to own all 6 partitions 4s',
+    );
+    expect(lines.at(-1)).toBe('press q to stop early (results are still written)');
+  });
+
+  it('does not count past the planned end while the last records are in flight', () => {
+    const first = frame({ ...progress, elapsedMs: 331_400 }).split('\n')[0];
+    expect(first).toMatch(/^embedded · 5m30s \/ 5m30s █{20} 100% · finishing: the last records in flight$/);
+  });
+
+  it('after the load, says what it is doing and for how long instead of a finished progress bar', () => {
+    const ended = { ...progress, elapsedMs: 331_000, phase: 'draining' as const, phaseElapsedMs: 1000 };
+    const draining = frame(ended, undefined, { name: 'draining', text: 'draining', startedAtMs: 0 }, 3_000);
+    const first = draining.split('\n')[0];
+    expect(first).toBe(
+      'embedded · load 5m30s / 5m30s done · › draining: the consumers are 1,234 records behind 3s',
+    );
+    expect(draining).not.toMatch(/left|100%/);
+    // The figures stay: the lag is what the drain is about.
+    expect(draining).toMatch(/^lag\s+1,234 /m);
+    expect(draining).not.toContain('to stop early');
+
+    const caughtUp = frame(
+      { ...ended, lag: 0 },
+      undefined,
+      { name: 'draining', text: 'draining', startedAtMs: 0 },
+      0,
+    );
+    expect(caughtUp.split('\n')[0]).toContain('› draining: caught up, waiting for the last flush 0s');
+
+    const verifying = frame(
+      ended,
+      undefined,
+      { name: 'verifying', text: 'verifying the aggregates against the ground truth', startedAtMs: 5_000 },
+      17_000,
+    );
+    expect(verifying.split('\n')[0]).toBe(
+      'embedded · load 5m30s / 5m30s done · › verifying the aggregates against the ground truth 12s',
+    );
   });
 
   it('fits 24 lines and 100 columns with everything shown', () => {
@@ -338,17 +404,44 @@ describe('createBenchReporter', () => {
     const stdin = untouchableStdin(false);
     const reporter = createBenchReporter({ plain: true, quiet: false, stream, stdin, onStop: () => {} });
     reporter.started(start);
-    for (let s = 1; s <= 10; s++) reporter.update({ ...progress, elapsedMs: s * 1000 });
+    for (let s = 1; s <= 10; s++)
+      reporter.update({ ...progress, elapsedMs: s * 1000, phaseElapsedMs: s * 1000 });
     reporter.done();
     const lines = text().trimEnd().split('\n');
     expect(lines[0]).toBe('Bench: embedded pipeline (in-process memory transport and memory sink)');
     const progressLines = lines.filter((line) => line.includes('produced'));
     expect(progressLines).toHaveLength(3);
     expect(progressLines[0]).toBe(
-      '1s/5m30s produced 99,870/s (target 100,000/s) consumed 99,500/s written 270/s lag 1,234 delivery p99 12.3ms errors 0',
+      '1s/5m30s produced 99,870/s (target 100,000/s) consumed 99,500/s written 270 docs/s lag 1,234 delivery p99 12.3ms errors 0',
     );
     expect(stdin.listenerCount('readable')).toBe(0);
     expect(stdin.listenerCount('data')).toBe(0);
+  });
+
+  it('draws a first frame at once, before the banner, and moves the time in a phase on by itself', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
+    try {
+      vi.setSystemTime(1_000_000);
+      const { stream, text } = capture();
+      const reporter = createBenchReporter({
+        plain: false,
+        quiet: false,
+        stream,
+        stdin: untouchableStdin(false),
+        onStop: () => {},
+      });
+      reporter.phase({ name: 'preparing', text: "looking for a running lab 'lab'", startedAtMs: 1_000_000 });
+      await tick();
+      expect(text()).toContain("› looking for a running lab 'lab' 0s");
+      reporter.started(start);
+      reporter.phase({ name: 'verifying', text: 'verifying the aggregates', startedAtMs: 1_000_000 });
+      vi.advanceTimersByTime(3000);
+      await tick();
+      expect(text()).toContain('› verifying the aggregates 3s');
+      reporter.done();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('prints nothing when quiet', () => {

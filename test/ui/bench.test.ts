@@ -2,6 +2,7 @@ import { PassThrough } from 'node:stream';
 import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
+  type BenchPhase,
   type BenchProgress,
   type BenchResult,
   LATENCY_KINDS,
@@ -67,6 +68,8 @@ const totals = {
 };
 
 const progress: BenchProgress = {
+  phase: 'load',
+  phaseElapsedMs: 65_000,
   elapsedMs: 65_000,
   totalMs: 330_000,
   warmup: false,
@@ -99,6 +102,8 @@ const start: BenchStart = {
   seed: 7,
   outDir: 'bench-results/2026-11-21T16-25-00Z',
   assertions: ['delivery.p99<500ms', 'correct'],
+  partitions: 6,
+  allowedLatenessMs: 600_000,
 };
 
 const RUN = { durationMs: 300_000, warmupMs: 30_000, target: 'embedded' as const };
@@ -229,7 +234,7 @@ describe('renderBenchBanner', () => {
     expect(lines).toEqual([
       'Bench: embedded pipeline (in-process memory transport and memory sink)',
       '  no Kafka or Elasticsearch involved — start the lab (`gapipe lab up`) for real numbers',
-      '  topic game-events → index gapipe-aggregates · 2 consumers',
+      '  topic game-events (6 partitions) → index gapipe-aggregates · 2 consumers',
       '  1,000 players · target 100,000/s (one event every 10ms per player) · 30s warm-up, then 5m measured · seed 7',
       '  assertions: delivery.p99<500ms, correct',
       '  results → bench-results/2026-11-21T16-25-00Z',
@@ -252,17 +257,25 @@ describe('renderBenchBanner', () => {
     expect(text).toContain(
       'Bench against lab gapipe: Kafka localhost:19092, Elasticsearch http://localhost:19200',
     );
-    expect(text).toContain('topic game-events → index gapipe-aggregates · 1 consumer\n');
+    expect(text).toContain('topic game-events (6 partitions) → index gapipe-aggregates · 1 consumer\n');
     expect(text).not.toContain('embedded');
     expect(text).not.toContain('warm-up');
     expect(text).not.toContain('assertions');
+  });
+
+  it('names the endpoints it was given, and no lab, for --brokers and --es', () => {
+    const text = plain(
+      renderBenchBanner({ ...start, target: 'lab', brokers: 'nohost:1', esUrl: 'http://localhost:9200' }),
+    );
+    expect(text.split('\n')[0]).toBe('Bench against Kafka nohost:1, Elasticsearch http://localhost:9200');
+    expect(text).not.toMatch(/\blab\b/);
   });
 });
 
 describe('formatBenchLine', () => {
   it('prints the figures on one line', () => {
     expect(plain(formatBenchLine(progress))).toBe(
-      '1m5s/5m30s produced 99,870/s (target 100,000/s) consumed 99,500/s written 270/s lag 1,234 delivery p99 12.3ms errors 0',
+      '1m5s/5m30s produced 99,870/s (target 100,000/s) consumed 99,500/s written 270 docs/s lag 1,234 delivery p99 12.3ms errors 0',
     );
   });
 
@@ -278,11 +291,19 @@ describe('formatBenchLine', () => {
       threads: [],
     };
     expect(plain(formatBenchLine({ ...progress, instrument }))).toBe(
-      '1m5s/5m30s produced 99,870/s (target 100,000/s) consumed 99,500/s written 270/s lag 1,234 delivery p99 12.3ms generator 98% busy, 1.4s behind errors 0',
+      '1m5s/5m30s produced 99,870/s (target 100,000/s) consumed 99,500/s written 270 docs/s lag 1,234 delivery p99 12.3ms generator 98% busy, 1.4s behind errors 0',
     );
     expect(
       plain(formatBenchLine({ ...progress, instrument: { ...instrument, elu: 0.3, scheduleLagMs: 4 } })),
     ).toContain('generator 30% busy, on schedule');
+  });
+
+  it('after the load, says it is draining and how far behind the consumers are', () => {
+    expect(
+      plain(formatBenchLine({ ...progress, phase: 'draining', phaseElapsedMs: 3_020, lag: 52_246 })),
+    ).toBe(
+      'draining 3s after the load: consumed 99,500/s written 270 docs/s lag 52,246 delivery p99 12.3ms errors 0',
+    );
   });
 
   it('marks warm-up and counts errors; no delivery p99 before samples', () => {
@@ -306,9 +327,9 @@ describe('renderBenchSummary', () => {
       .trimEnd()
       .split('\n');
     expect(lines[0]).toBe('✔ PASSED embedded · 5m30s, 5m measured · run run-1');
-    expect(lines).toContain('Throughput: target 100,000/s · achieved 99,870/s — kept up');
+    expect(lines).toContain('Throughput: target 100,000/s · achieved 99,870/s — the load kept its schedule');
     expect(lines).toContain(
-      '  per second: produced 99,870/s · acknowledged 99,860/s · consumed 99,500/s · written 270/s · max lag 4,321',
+      '  per second: produced 99,870/s · acknowledged 99,860/s · consumed 99,500/s · written 270 docs/s · max consumer lag 4,321 records',
     );
     const table = lines.slice(lines.indexOf('Latency from intended send time (warm-up excluded):') + 1);
     expect(table.slice(0, 5)).toEqual([
@@ -338,7 +359,7 @@ describe('renderBenchSummary', () => {
       '  - 3 cells differ',
     ]);
     expect(failed.summary.verdict.failures).toEqual(lines.slice(2, 7).map((line) => line.slice(4)));
-    expect(text).toContain('achieved 41,000/s — could not keep up');
+    expect(text).toContain('achieved 41,000/s — the load fell behind its schedule');
     expect(lines).toContain('  visible           -       -       -        -        -       0');
     expect(lines).toContain('Correctness: ✘ 3 of 5,400 cells differ from the expected values');
     expect(lines).toContain('  2026-11-21T16:25:00.000Z EU purchase count: expected 120, got 118');
@@ -411,11 +432,43 @@ describe('createPlainBenchReporter', () => {
     const { stream, lines } = capture();
     const reporter = createPlainBenchReporter(stream);
     reporter.started(start);
-    for (let s = 1; s <= 12; s++) reporter.update({ ...progress, elapsedMs: s * 1000 + 3 });
+    for (let s = 1; s <= 12; s++)
+      reporter.update({ ...progress, elapsedMs: s * 1000 + 3, phaseElapsedMs: s * 1000 + 3 });
     reporter.done();
     expect(lines()[0]).toBe('Bench: embedded pipeline (in-process memory transport and memory sink)');
     const progressLines = lines().filter((line) => line.includes('produced'));
     expect(progressLines.map((line) => line.split(' ')[0])).toEqual(['1s/5m30s', '5s/5m30s', '10s/5m30s']);
+  });
+
+  it('says each phase as it begins, and keeps printing while the consumers drain', () => {
+    const { stream, lines } = capture();
+    const reporter = createPlainBenchReporter(stream);
+    const phase = (name: BenchPhase['name'], text: string) => reporter.phase({ name, text, startedAtMs: 0 });
+    phase('preparing', "looking for a running lab 'lab'");
+    reporter.started(start);
+    phase('starting', 'starting 1 consumer; waiting for the group to own all 6 partitions');
+    phase('load', 'load running');
+    reporter.update({ ...progress, elapsedMs: 1000, phaseElapsedMs: 1000 });
+    phase('draining', 'draining: the consumers catch up with 5,812 records (at most 120s)');
+    for (const ms of [10, 1000, 5000])
+      reporter.update({
+        ...progress,
+        phase: 'draining',
+        elapsedMs: 330_000 + ms,
+        phaseElapsedMs: ms,
+        lag: 5812 - ms,
+      });
+    phase('verifying', 'verifying the aggregates against the ground truth');
+    reporter.done();
+    const printed = lines();
+    expect(printed[0]).toBe("› looking for a running lab 'lab'");
+    expect(printed).toContain('› starting 1 consumer; waiting for the group to own all 6 partitions');
+    expect(printed).not.toContain('› load running');
+    expect(printed.filter((line) => line.startsWith('draining '))).toEqual([
+      'draining 0s after the load: consumed 99,500/s written 270 docs/s lag 5,802 delivery p99 12.3ms errors 0',
+      'draining 5s after the load: consumed 99,500/s written 270 docs/s lag 812 delivery p99 12.3ms errors 0',
+    ]);
+    expect(printed.at(-1)).toBe('› verifying the aggregates against the ground truth');
   });
 
   it('prints nothing when quiet', () => {

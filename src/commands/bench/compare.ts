@@ -11,10 +11,10 @@ import { renderComparison } from '../../ui/bench-compare.js';
 
 export default class BenchCompare extends BaseCommand {
   static override summary = 'Compare two bench results figure by figure and fail on regressions';
-  static override description =
-    `Reads two result.json files written by \`gapipe bench\` (or their results directories) and compares, for each figure, the new run with the base run: each latency kind's p50, p90, p99, p99.9 and max (lower is better; kinds without samples in either run are left out), throughput (consumed/s), produced/s and written/s, the achieved share of the target rate (higher is better), and the maximum consumer lag (lower is better).
-
-A figure that got worse by more than --max-regression (default ${DEFAULT_MAX_REGRESSION_PCT}%) is a regression. Exits 1 when any figure regressed or either run's results did not verify; the table is printed either way. Runs set up differently (target, rate, players, consumers, duration) are compared with a warning.`;
+  static override description = [
+    "Reads two result.json files written by `gapipe bench` (or their results directories) and compares, for each figure, the new run with the base run. Each figure has its direction: latency (each kind's p50, p90, p99, p99.9 and max; kinds without samples in either run are left out) and the maximum consumer lag are better lower; produced/s and the achieved share of the target rate are better closer to the run's target — short of it is worse, and over it is no improvement (an open-loop load over its target is catching up on its own backlog); throughput (consumed/s) is better higher up to the target, and over it (draining a backlog) counts as on target; written documents/s has no direction (it depends on windows and flushes).",
+    `A figure that got worse by more than --max-regression (default ${DEFAULT_MAX_REGRESSION_PCT}%; for rates, points of the target) is a regression. Exits 1 when any figure regressed or either run's results did not verify; the table is printed either way. Runs set up differently (target, rate, players, consumers, duration) are compared with a warning.`,
+  ].join('\n\n');
 
   static override examples = [
     {

@@ -12,17 +12,12 @@ import { createBenchReporter } from '../../ui/bench-progress.js';
 export default class Bench extends BaseCommand {
   static override summary =
     'Run simulator and consumer(s) together under load: HDR latency, throughput, correctness';
-  static override description =
-    `Starts or reuses the lab (Kafka + Elasticsearch), creates a fresh topic and aggregates index for the
-run, starts --consumers consumer processes in one group and the simulator at the chosen load, and
-measures four latencies from each record's intended send time (produce-ack, delivery, sink, visible;
-warm-up excluded) and throughput per second. At the end the aggregates are verified against the
-simulator's ground truth: a run whose results are wrong fails whatever its speed. Results go to --out:
-result.json, one .hgrm per latency kind, junit.xml and report.html. --assert gates the exit code for CI.
-The bench also measures its own load generator (event-loop utilisation, CPU, lag behind the schedule)
-and says when it, not the pipeline, limited a run ("instrument-bound").
-With no lab reachable and no Docker, the same pipeline runs in-process (memory broker and store) and
-says so. Press q to stop early; results are still written.`;
+  static override description = [
+    "Uses the running lab (Kafka + Elasticsearch), creates a fresh topic and aggregates index for the run, starts --consumers consumer processes in one group and the simulator at the chosen load, and measures four latencies from each record's intended send time (produce-ack, delivery, sink, visible; warm-up excluded), and every second the throughput and the consumer lag.",
+    'Target: --target auto (the default) benches the running lab, or — with no running lab — the same pipeline in-process (memory broker and store), and says so; --target lab reuses the lab or starts it with Docker; --brokers with --es bench any Kafka and Elasticsearch.',
+    "At the end the aggregates are verified against the simulator's ground truth: a run whose results are wrong fails whatever its speed. Results go to --out: result.json, one .hgrm per latency kind, junit.xml and report.html. --assert gates the exit code for CI.",
+    'The bench also measures its own load generator (event-loop utilisation, CPU, lag behind the schedule) and says when it, not the pipeline, limited a run ("instrument-bound"). Press q to stop early; results are still written.',
+  ].join('\n\n');
 
   static override examples = [
     {
@@ -65,7 +60,8 @@ says so. Press q to stop early; results are still written.`;
     consumers: Flags.string({ description: 'Consumer processes in the group [default: 1]' }),
     partitions: Flags.string({ description: "Partitions of the run's topic [default: 6]" }),
     target: Flags.string({
-      description: 'lab, embedded, or auto (the lab if there is one or Docker to start it) [default: auto]',
+      description:
+        'auto (the running lab, else the embedded pipeline), lab (reuse the lab, or start it with Docker), or embedded [default: auto]',
     }),
     lab: Flags.string({ description: 'Lab name [default: lab]', env: 'GAPIPE_LAB' }),
     brokers: Flags.string({ description: 'Bench this Kafka instead of a lab (with --es)' }),
