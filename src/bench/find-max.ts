@@ -61,6 +61,9 @@ export function trialAssertions(options: BenchOptions, maxP99Ms: number): Assert
   return [...own, ...extra];
 }
 
+/** The lowest rate the downward search tries: below it the pipeline is broken, not slow. */
+const MIN_RATE = 100;
+
 export async function findMax(
   options: BenchOptions,
   deps: { maxP99?: string | undefined; signal?: AbortSignal; logger?: Logger; runTrial?: TrialRunner },
@@ -121,6 +124,15 @@ export async function findMax(
       break;
     }
   }
+  // A start rate above the limit: halve until a rate passes, so the search still brackets the
+  // limit instead of leaving the user to guess a lower --rate.
+  let lowest = options.simulate.startRate;
+  while (low === undefined && failed !== undefined && !deps.signal?.aborted && lowest / 2 >= MIN_RATE) {
+    lowest = Math.round(lowest / 2);
+    const outcome = await trial(lowest);
+    if (outcome.passed) low = lowest;
+    else failed = outcome;
+  }
   if (low !== undefined && failed !== undefined) {
     while (!deps.signal?.aborted && failed.rate / low > 1.1) {
       const outcome = await trial(Math.round((low + failed.rate) / 2));
@@ -132,7 +144,7 @@ export async function findMax(
     low,
     failed,
     maxP99Ms,
-    startRate: options.simulate.startRate,
+    startRate: lowest,
     outDir: options.outDir,
   });
   return {

@@ -91,7 +91,7 @@ describe('findMax', () => {
     );
   });
 
-  it('when even the first rate is gapipe’s limit, says so rather than blaming the pipeline', async () => {
+  it('when the first rate already fails, halves it until one passes, then narrows the bracket', async () => {
     const { run } = fakeTrials(1000, (rate) => ({
       elu: 1,
       cpu: 0.99,
@@ -100,10 +100,33 @@ describe('findMax', () => {
       deliveryMs: 2000,
     }));
     const result = await findMax(options, { runTrial: run });
+    expect(result.trials.map((t) => [t.rate, t.passed])).toEqual([
+      [5000, false],
+      [2500, false],
+      [1250, false],
+      [625, true],
+      [938, true],
+      [1094, false],
+      [1016, false],
+    ]);
+    expect(result.maxRate).toBe(938);
+    expect(result.limitedBy).toBe('instrument');
+    expect(result.text).toMatch(/^Sustainable throughput: at least 938 events\/s .*gapipe's own/);
+  });
+
+  it('when no rate down to 100/s passes, says so with the lowest rate tried and who limited it', async () => {
+    const { run } = fakeTrials(50, (rate) => ({
+      elu: 1,
+      cpu: 0.99,
+      produced: 0.5 * rate,
+      lagMs: 500,
+      deliveryMs: 2000,
+    }));
+    const result = await findMax(options, { runTrial: run });
     expect(result.maxRate).toBeUndefined();
-    expect(result.trials).toHaveLength(1);
+    expect(result.trials.map((t) => t.rate)).toEqual([5000, 2500, 1250, 625, 313, 157]);
     expect(result.text).toMatch(
-      /^No rate passed: even 5,000 events\/s failed \(.*\) — instrument-bound: the load generator used 99% of a core\. That is gapipe's own limit on this machine, not the pipeline's: try a lower --rate\. Trials in out\/find-max\.$/,
+      /^No rate passed: even 157 events\/s failed \(.*\) — instrument-bound: the load generator used 99% of a core\. That is gapipe's own limit on this machine, not the pipeline's: try a lower --rate\. Trials in out\/find-max\.$/,
     );
   });
 
