@@ -15,9 +15,11 @@ import { packageVersion } from '../paths.js';
 import type { ConsumeOptions } from '../pipeline/options.js';
 import { MemoryStore, STATE_INDEX } from '../pipeline/store.js';
 import type { ConsumeSnapshot } from '../pipeline/types.js';
+import { hasRecordFacts } from '../simulators/manifest.js';
 import type { SimulateOptions } from '../simulators/options.js';
 import { simulate } from '../simulators/simulate.js';
 import { KafkaSink } from '../simulators/sinks/kafka.js';
+import type { SinkRecord } from '../simulators/sinks/types.js';
 import type { SimulateSummary } from '../simulators/summary.js';
 import { ElasticsearchAggregateReader, MemoryAggregateReader } from '../verify/reader.js';
 import { verify } from '../verify/verify.js';
@@ -58,6 +60,12 @@ import {
   type VerifySummary,
 } from './types.js';
 import { keptSchedule, withVerdict } from './verdict.js';
+import {
+  DocumentCellCounts,
+  ElasticsearchCellCounts,
+  VisibilityPoller,
+  VisibilityTracker,
+} from './visibility.js';
 
 export type BenchTarget = 'auto' | 'lab' | 'embedded';
 
@@ -221,6 +229,14 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
       taps.recordMany('produce-ack', intended, intended.length, now);
     // Records that finally fail are taken out of the ground truth, through the run's hook.
     let onFailed: KafkaSinkFailedHook;
+    // The visible latency, from outside the pipeline: each counting record's rank in its cell.
+    const visibility = new VisibilityTracker();
+    const observeSent = (records: readonly SinkRecord[]) => {
+      for (const r of records) {
+        if (hasRecordFacts(r) && r.recordKind === 'event' && !r.late)
+          visibility.sent(r.tsMs, r.regionIndex, r.typeIndex, r.intendedMs);
+      }
+    };
     const counting = new CountingSink(
       endpoints.target === 'lab'
         ? new KafkaSink({
@@ -231,6 +247,19 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
             onFailed: (records) => onFailed?.(records),
           })
         : new MemoryBrokerSink(broker, topic, produceAck),
+      observeSent,
+    );
+    const visibilityPoller = new VisibilityPoller(
+      visibility,
+      es
+        ? new ElasticsearchCellCounts(es, index, topic, simulateOptions.regions)
+        : new DocumentCellCounts(
+            () => [...store.documents.values()].map((d) => d.source),
+            topic,
+            simulateOptions.regions,
+          ),
+      (intended, count, now) => taps.recordMany('visible', intended, count, now),
+      { intervalMs: VISIBILITY_POLL_MS, now: () => clock.now() },
     );
     // Connected before the load starts: connecting is not part of the measurement.
     if (endpoints.target === 'lab') await counting.open();
@@ -338,6 +367,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
       previousAnswers.set(c, { consumed: 0, snapshot: undefined, consumedSinceSnapshot: 0, atMs: loadStart });
     ticker = new SecondTicker(loadStart, onTick);
     ticker.start();
+    visibilityPoller.start();
     const summary: SimulateSummary = await simulate(simulateOptions, {
       sink: sinkFactory,
       runId,
@@ -377,6 +407,20 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
       }
       // Two flush intervals more, so the last windows are written.
       await clock.sleep(options.consume.flushIntervalMs * 2 + 500);
+    }
+    // The last records become searchable after the engine's last flush and the index's refresh: keep
+    // polling until every counting record was seen, or the budget is spent (those are then not timed).
+    await visibilityPoller.stop();
+    if (!stopped) {
+      const seenBy = clock.now() + VISIBILITY_DRAIN_MS;
+      while (visibility.pending() > 0 && clock.now() < seenBy && !deps.signal?.aborted) {
+        await visibilityPoller.pollOnce();
+        if (visibility.pending() > 0) await clock.sleep(VISIBILITY_POLL_MS);
+      }
+      if (visibility.pending() > 0)
+        meter.error(
+          `visible: ${plural(visibility.pending(), 'record')} not seen in Elasticsearch within ${VISIBILITY_DRAIN_MS / 1000}s after the drain; they are not in the visible latency`,
+        );
     }
     await ticker.stop();
     if (ticker.error) meter.error(`reading the figures: ${toGapipeError(ticker.error).message}`);
@@ -558,6 +602,11 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
     }
   }
 }
+
+/** How often the bench asks Elasticsearch for the open cells' counts (the visible latency's resolution). */
+const VISIBILITY_POLL_MS = 250;
+/** How long after the drain the bench still waits for records to show in Elasticsearch. */
+const VISIBILITY_DRAIN_MS = 15_000;
 
 type KafkaSinkFailedHook = ConstructorParameters<typeof KafkaSink>[0]['onFailed'];
 

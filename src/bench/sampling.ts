@@ -35,7 +35,11 @@ export class CountingSink implements Sink {
   /** Records handed over so far. */
   sent = 0;
 
-  constructor(private readonly inner: Sink) {}
+  /** `observe` sees every record handed over (the visibility tracker learns each cell's ranks). */
+  constructor(
+    private readonly inner: Sink,
+    private readonly observe?: (records: readonly SinkRecord[]) => void,
+  ) {}
 
   get description(): string {
     return this.inner.description;
@@ -46,6 +50,7 @@ export class CountingSink implements Sink {
   }
 
   send(records: readonly SinkRecord[]): void {
+    this.observe?.(records);
     this.inner.send(records);
     this.sent += records.length;
   }

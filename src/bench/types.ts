@@ -15,7 +15,8 @@ export const LATENCY_DESCRIPTIONS: Record<LatencyKind, string> = {
   'produce-ack': 'intended send time → acknowledged by the broker',
   delivery: 'intended send time → received by a consumer',
   sink: 'intended send time → its aggregate acknowledged by Elasticsearch',
-  visible: 'intended send time → its aggregate searchable',
+  visible:
+    "intended send time → its cell's count in Elasticsearch covers it (polled from outside the pipeline)",
 };
 
 /** Percentiles reported everywhere (tables, .hgrm summaries, assertions). */

@@ -57,7 +57,8 @@ export interface BenchWorker {
 export function startBenchWorker(): BenchWorker {
   const send = process.send?.bind(process);
   if (!send) throw new Error('--bench-ipc needs an IPC channel (it is started by gapipe bench)');
-  const taps = new LatencyTaps(['delivery', 'sink', 'visible']);
+  // `visible` is timed by the bench, from outside the consumer.
+  const taps = new LatencyTaps(['delivery', 'sink']);
   // The pipeline's side of the bench's instrument check: were the consumers busy or idle?
   const probe = new ThreadLoadProbe('consumer');
   const controller = new AbortController();
