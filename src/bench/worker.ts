@@ -11,10 +11,10 @@
  * gives that count as of the request, with the last snapshot and how many records were delivered
  * since it — from which the bench works out the read position at the tick.
  */
-import type { ConsumeResult } from '../pipeline/consume.js';
+import { invalidFlag } from '../errors.js';
+import type { ConsumeReporter, ConsumeResult } from '../pipeline/consume.js';
 import type { ConsumerObserver } from '../pipeline/consumer.js';
 import type { ConsumeSnapshot } from '../pipeline/types.js';
-import type { ConsumeReporter } from '../ui/consume.js';
 import { type InstrumentSample, ThreadLoadProbe } from './instrument.js';
 import { LatencyTaps } from './taps.js';
 import type { LatencyKind } from './types.js';
@@ -56,7 +56,12 @@ export interface BenchWorker {
 
 export function startBenchWorker(): BenchWorker {
   const send = process.send?.bind(process);
-  if (!send) throw new Error('--bench-ipc needs an IPC channel (it is started by gapipe bench)');
+  if (!send) {
+    throw invalidFlag(
+      '--bench-ipc is for the consumer processes `gapipe bench` starts (it needs their IPC channel)',
+      'Leave it out to run the consumer yourself, or run `gapipe bench --consumers N`',
+    );
+  }
   // `visible` is timed by the bench, from outside the consumer.
   const taps = new LatencyTaps(['delivery', 'sink']);
   // The pipeline's side of the bench's instrument check: were the consumers busy or idle?

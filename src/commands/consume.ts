@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { startBenchWorker } from '../bench/worker.js';
+import { withInterrupt } from '../cli/interrupt.js';
 import { endpointsFromLab, labEndpointFlag } from '../cli/lab-endpoints.js';
 import { type ConsumeResult, consume } from '../pipeline/consume.js';
 import { type ConsumeOptions, resolveConsumeOptions } from '../pipeline/options.js';
@@ -15,22 +16,12 @@ const EXIT_GRACE_MS = 500;
 
 export default class Consume extends BaseCommand {
   static override summary = 'Run the aggregation consumer: Kafka → event-time windows → Elasticsearch';
-  static override description =
-    `A consumer-group member that aggregates game events per (window, region, event_type) — events,
-unique players, revenue — into Elasticsearch, one document per partition with a deterministic id.
-Event time is the event's ts; the watermark is the max event time seen minus --allowed-lateness.
-Open windows are upserted every --flush-interval so dashboards move; a window is final once the
-watermark passes its end. Duplicates (same event_id) count once; later events are counted on their
-window's document and sent to <topic>-late; malformed records go to <topic>-dlq with the reason in
-the gapipe-dlq-reason header. Killed at any moment and restarted, it restores its state from
-Elasticsearch and the documents end up as if it had never stopped. Run several with the same --group
-to share the partitions. Ctrl-C flushes, commits and exits.
-
-Through a Kafka outage the consumer reconnects and retries its late and dead-letter records; it
-commits nothing past records whose side outputs Kafka has not acknowledged. If Kafka stays
-unreachable for --kafka-timeout it exits with code 5 (KAFKA_UNREACHABLE), so that a supervisor can
-restart it; a restart resumes from the last checkpoint. Ctrl-C or SIGTERM during an outage exits
-within seconds, with code 5 if the last flush could not be made (nothing is lost: it is replayed).`;
+  static override description = [
+    "A consumer-group member that aggregates game events per (window, region, event_type) — events, unique players, revenue — into Elasticsearch, one document per partition with a deterministic id. Event time is the event's ts; the watermark is the max event time seen minus --allowed-lateness. Open windows are upserted every --flush-interval so dashboards move; a window is final once the watermark passes its end.",
+    "Duplicates (same event_id) count once; later events are counted on their window's document and sent to <topic>-late; malformed records go to <topic>-dlq with the reason in the gapipe-dlq-reason header.",
+    'Killed at any moment and restarted, it restores its state from Elasticsearch and the documents end up as if it had never stopped. The offset it commits to Kafka is its replay point: the first record of the oldest window it still keeps open, which a restart reads again. Run several with the same --group to share the partitions. Ctrl-C flushes, commits and exits.',
+    'A Kafka that cannot be reached at the start fails within seconds (exit code 5). Through a Kafka outage later on the consumer reconnects and retries its late and dead-letter records; it commits nothing past records whose side outputs Kafka has not acknowledged. If Kafka stays unreachable for --kafka-timeout it exits with code 5 (KAFKA_UNREACHABLE), so that a supervisor can restart it; a restart resumes from the last checkpoint. Ctrl-C or SIGTERM during an outage exits within seconds, with code 5 if the last flush could not be made (nothing is lost: it is replayed).',
+  ].join('\n\n');
 
   static override examples = [
     { description: 'Aggregate the lab’s game-events topic', command: '<%= config.bin %> consume' },
@@ -168,23 +159,16 @@ within seconds, with code 5 if the last flush could not be made (nothing is lost
       plain: this.plainOutput,
       quiet: quiet || this.jsonEnabled(),
     });
-    const controller = new AbortController();
-    const interrupt = () => {
-      // First signal: flush, commit, exit. A second one exits at once (a restart replays what is lost).
-      if (controller.signal.aborted) process.exit(130);
-      controller.abort();
-    };
-    process.on('SIGINT', interrupt);
-    process.on('SIGTERM', interrupt);
+    // First signal: flush, commit, exit. A second one exits at once (a restart replays what is lost).
     try {
-      const result = await consume(options, { reporter, signal: controller.signal, logger: this.logger });
-      reporter.done();
-      if (!this.jsonEnabled()) process.stdout.write(renderConsumeSummary(result));
-      return result;
+      return await withInterrupt(async ({ signal }) => {
+        const result = await consume(options, { reporter, signal, logger: this.logger });
+        reporter.done();
+        if (!this.jsonEnabled()) process.stdout.write(renderConsumeSummary(result));
+        return result;
+      });
     } finally {
       reporter.done();
-      process.off('SIGINT', interrupt);
-      process.off('SIGTERM', interrupt);
     }
   }
 }

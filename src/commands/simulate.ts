@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
+import { withInterrupt } from '../cli/interrupt.js';
 import { endpointsFromLab, labEndpointFlag } from '../cli/lab-endpoints.js';
 import { resolveSimulateOptions, type SimulateInput } from '../simulators/options.js';
 import { loadScenario } from '../simulators/scenarios.js';
@@ -12,13 +13,11 @@ import { createSimulateReporter } from '../ui/simulate-progress.js';
 
 export default class Simulate extends BaseCommand {
   static override summary = 'Generate realistic multi-region player traffic at a target rate';
-  static override description =
-    `Players in sessions (join, matches, kills, purchases, level-ups, leave) across regions with
-daily activity curves, heavy-tailed spend and configurable disorder (late, out-of-order, duplicate and
-malformed records). Open loop: every event has an intended send time from the schedule; when the sink
-cannot keep up the summary shows the shortfall instead of quietly slowing down. The same --seed and
-flags give a byte-identical stream. --rate as a duration is the mean gap between two events of one
-player (1000 players at 10ms = 100,000 events/s); as N/s it is the total. Progress goes to stderr.`;
+  static override description = [
+    'Players in sessions (join, matches, kills, purchases, level-ups, leave) across regions with daily activity curves, heavy-tailed spend and configurable disorder (late, out-of-order, duplicate and malformed records).',
+    'Open loop: every event has an intended send time from the schedule; when the sink cannot keep up the summary shows the shortfall instead of quietly slowing down. The same --seed and flags give a byte-identical stream.',
+    '--rate as a duration is the mean gap between two events of one player (1000 players at 10ms = 100,000 events/s); as N/s it is the total. Progress goes to stderr.',
+  ].join('\n\n');
 
   static override examples = [
     {
@@ -186,27 +185,20 @@ player (1000 players at 10ms = 100,000 events/s); as N/s it is the total. Progre
       plain: this.plainOutput,
       quiet: flags.quiet || this.jsonEnabled(),
     });
-    const controller = new AbortController();
-    const interrupt = () => {
-      // First Ctrl-C: stop producing, flush, print the summary. A second one exits at once.
-      if (controller.signal.aborted) process.exit(130);
-      controller.abort();
-    };
-    process.on('SIGINT', interrupt);
-    process.on('SIGTERM', interrupt);
+    // First Ctrl-C: stop producing, flush, print the summary. A second one exits at once.
     try {
-      const summary = await simulate(options, { reporter, signal: controller.signal });
-      reporter.done();
-      // Interrupted runs still print their summary, but do not count as a success.
-      if (summary.stopReason === 'interrupted') process.exitCode = 130;
-      if (!this.jsonEnabled()) {
-        (this.summaryToStderr ? process.stderr : process.stdout).write(renderSimulateSummary(summary));
-      }
-      return summary;
+      return await withInterrupt(async ({ signal }) => {
+        const summary = await simulate(options, { reporter, signal });
+        reporter.done();
+        // Interrupted runs still print their summary, but do not count as a success.
+        if (summary.stopReason === 'interrupted') process.exitCode = 130;
+        if (!this.jsonEnabled()) {
+          (this.summaryToStderr ? process.stderr : process.stdout).write(renderSimulateSummary(summary));
+        }
+        return summary;
+      });
     } finally {
       reporter.done();
-      process.off('SIGINT', interrupt);
-      process.off('SIGTERM', interrupt);
     }
   }
 

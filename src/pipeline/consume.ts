@@ -5,17 +5,45 @@
  */
 import { type Clock, systemClock } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { ConsumeReporter, ConsumeStart } from '../ui/consume.js';
-import { formatDuration } from '../ui/simulate.js';
 import { AggregationConsumer, type ConsumerObserver } from './consumer.js';
 import { type MetricsServer, startMetricsServer } from './metrics.js';
 import type { ConsumeOptions } from './options.js';
 import { type AggregateStore, ElasticsearchStore, STORE_DEFAULTS } from './store.js';
 import { type ConsumerTransport, KafkaTransport } from './transport.js';
 import type { ConsumeSnapshot } from './types.js';
-import { describeWindowing } from './windows.js';
+import type { WindowingOptions } from './windows.js';
 
 export type ConsumeStopReason = 'interrupted' | 'idle';
+
+/** What the consumer is about to do, for the banner. */
+export interface ConsumeStart {
+  brokers: string[];
+  topic: string;
+  group: string;
+  esUrl: string;
+  /** Aggregates index. */
+  index: string;
+  /** The windows and the allowed lateness; the reporter puts them in words. */
+  windowing: WindowingOptions;
+  flushIntervalMs: number;
+  lateTopic: string;
+  deadLetterTopic: string;
+  indexRaw: boolean;
+  /** Scrape URL of the Prometheus endpoint, when enabled. */
+  metricsUrl?: string;
+}
+
+/**
+ * Receives the consumer's figures. The terminal view (src/ui) and the bench's consumer processes
+ * implement it; the service never draws anything itself.
+ */
+export interface ConsumeReporter {
+  started(start: ConsumeStart): void;
+  /** Called with each snapshot (about once per second). */
+  update(snapshot: ConsumeSnapshot): void;
+  /** Stops live drawing; safe to call more than once. */
+  done(): void;
+}
 
 export interface ConsumeResult extends ConsumeSnapshot {
   stopReason: ConsumeStopReason;
@@ -39,8 +67,7 @@ export function describeConsume(options: ConsumeOptions, metricsUrl?: string): C
     group: options.group,
     esUrl: options.esUrl,
     index: options.index,
-    window: describeWindowing(options.windowing, formatDuration),
-    allowedLatenessMs: options.windowing.allowedLatenessMs,
+    windowing: options.windowing,
     flushIntervalMs: options.flushIntervalMs,
     lateTopic: options.lateTopic,
     deadLetterTopic: options.deadLetterTopic,
@@ -60,6 +87,7 @@ export async function consume(options: ConsumeOptions, deps: ConsumeDeps = {}): 
       fromBeginning: options.fromBeginning,
       sessionTimeoutMs: options.sessionTimeoutMs,
       requiredTopics: [options.lateTopic, options.deadLetterTopic],
+      ...(deps.logger ? { logger: deps.logger } : {}),
     });
   const store =
     deps.store ??

@@ -4,7 +4,7 @@
  * sparklines of the last minute, watermark and rejects, redrawn about once per second. `q` (or
  * Ctrl-C) asks the run to stop early. Plain lines are used instead off a terminal.
  */
-import { Box, render, Static, Text, useInput, useStdin } from 'ink';
+import { Box, Static, Text, useInput, useStdin } from 'ink';
 import { useState } from 'react';
 import { type BenchPhase, type BenchProgress, LATENCY_KINDS, type LatencySummary } from '../bench/types.js';
 import {
@@ -19,6 +19,7 @@ import {
   renderBenchBanner,
 } from './bench.js';
 import { formatEventTime } from './consume.js';
+import { chooseReporter, type ReporterOutput, startLiveView } from './live.js';
 import { formatCount, formatDuration, formatRate } from './simulate.js';
 
 /** Seconds of history drawn in the sparklines. */
@@ -409,62 +410,41 @@ export function BenchProgressView({
  * --json, CI), nothing but errors with --quiet. Only the live view reads keys (from `stdin`,
  * process.stdin by default, and only when it is a TTY); plain output never touches stdin.
  */
-export function createBenchReporter(options: {
-  plain: boolean;
-  quiet: boolean;
-  stream?: NodeJS.WriteStream;
-  stdin?: NodeJS.ReadStream;
-  onStop?: () => void;
-}): BenchReporter {
-  const stream = options.stream ?? process.stderr;
-  if (options.plain || options.quiet) return createPlainBenchReporter(stream, { quiet: options.quiet });
-  let start: BenchStart | undefined;
-  let latest: BenchProgress | undefined;
-  let phase: BenchPhase | undefined;
-  let app: ReturnType<typeof render> | undefined;
-  let finished = false;
-  const draw = () => {
-    if (finished) return;
-    const view = (
-      <BenchProgressView
-        start={start}
-        progress={latest}
-        phase={phase}
-        nowMs={Date.now()}
-        onStop={options.onStop}
-      />
-    );
-    if (app) app.rerender(view);
-    else
-      app = render(view, {
-        stdout: stream,
-        stdin: options.stdin ?? process.stdin,
-        patchConsole: false,
-        exitOnCtrlC: false,
-      });
-  };
-  // The time in a phase moves on between updates (starting up, verifying): redraw every second.
-  const clockTimer = setInterval(draw, 1000);
-  clockTimer.unref();
-  return {
-    started(info) {
-      start = info;
-      draw();
+export function createBenchReporter(options: ReporterOutput & { onStop?: () => void }): BenchReporter {
+  return chooseReporter(options, {
+    plain: (stream, quiet) => createPlainBenchReporter(stream, { quiet }),
+    live(stream) {
+      let start: BenchStart | undefined;
+      let latest: BenchProgress | undefined;
+      let phase: BenchPhase | undefined;
+      const live = startLiveView(
+        () => (
+          <BenchProgressView
+            start={start}
+            progress={latest}
+            phase={phase}
+            nowMs={Date.now()}
+            onStop={options.onStop}
+          />
+        ),
+        // The time in a phase moves on between updates (starting up, verifying): redraw every second.
+        { stream, stdin: options.stdin, tickMs: 1000 },
+      );
+      return {
+        started(info) {
+          start = info;
+          live.redraw();
+        },
+        phase(next) {
+          phase = next;
+          live.redraw();
+        },
+        update(progress) {
+          latest = progress;
+          live.redraw();
+        },
+        done: live.stop,
+      };
     },
-    phase(next) {
-      phase = next;
-      draw();
-    },
-    update(progress) {
-      latest = progress;
-      draw();
-    },
-    done() {
-      if (finished) return;
-      clearInterval(clockTimer);
-      if (app) draw();
-      finished = true;
-      app?.unmount();
-    },
-  };
+  });
 }

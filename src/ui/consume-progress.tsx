@@ -3,11 +3,10 @@
  * the banner once, then rates, watermark, open windows, rejects, the backpressure state and a
  * per-partition table, redrawn with each snapshot. Plain lines are used instead off a terminal.
  */
-import { Box, render, Static, Text } from 'ink';
+import { Box, Static, Text } from 'ink';
+import type { ConsumeReporter, ConsumeStart } from '../pipeline/consume.js';
 import type { ConsumeSnapshot, PartitionSnapshot } from '../pipeline/types.js';
 import {
-  type ConsumeReporter,
-  type ConsumeStart,
   createPlainConsumeReporter,
   describePause,
   formatBytes,
@@ -15,6 +14,7 @@ import {
   renderConsumeBanner,
   totalLag,
 } from './consume.js';
+import { chooseReporter, type ReporterOutput, startLiveView } from './live.js';
 import { formatCount, formatDuration, formatRate } from './simulate.js';
 
 /** More rows than this would push the view past a screenful; the rest are summed up in one line. */
@@ -142,37 +142,27 @@ export function ConsumeProgress({
  * The reporter for a consumer: live ink output on a terminal, plain lines otherwise (not a TTY,
  * --json, CI), nothing but errors with --quiet.
  */
-export function createConsumeReporter(options: {
-  plain: boolean;
-  quiet: boolean;
-  stream?: NodeJS.WriteStream;
-}): ConsumeReporter {
-  const stream = options.stream ?? process.stderr;
-  if (options.plain || options.quiet) return createPlainConsumeReporter(stream, { quiet: options.quiet });
-  let start: ConsumeStart | undefined;
-  let latest: ConsumeSnapshot | undefined;
-  let app: ReturnType<typeof render> | undefined;
-  let finished = false;
-  const draw = () => {
-    if (finished) return;
-    const view = <ConsumeProgress start={start} snapshot={latest} />;
-    if (app) app.rerender(view);
-    else app = render(view, { stdout: stream, patchConsole: false, exitOnCtrlC: false });
-  };
-  return {
-    started(info) {
-      start = info;
-      draw();
+export function createConsumeReporter(output: ReporterOutput): ConsumeReporter {
+  return chooseReporter(output, {
+    plain: (stream, quiet) => createPlainConsumeReporter(stream, { quiet }),
+    live(stream) {
+      let start: ConsumeStart | undefined;
+      let latest: ConsumeSnapshot | undefined;
+      const live = startLiveView(() => <ConsumeProgress start={start} snapshot={latest} />, {
+        stream,
+        stdin: output.stdin,
+      });
+      return {
+        started(info) {
+          start = info;
+          live.redraw();
+        },
+        update(snapshot) {
+          latest = snapshot;
+          live.redraw();
+        },
+        done: live.stop,
+      };
     },
-    update(snapshot) {
-      latest = snapshot;
-      draw();
-    },
-    done() {
-      if (finished) return;
-      if (app) draw();
-      finished = true;
-      app?.unmount();
-    },
-  };
+  });
 }

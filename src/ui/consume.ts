@@ -1,36 +1,10 @@
 /** Rendering of `gapipe consume`: the start banner, plain progress lines and the final summary. */
 import chalk from 'chalk';
+import type { ConsumeReporter, ConsumeStart } from '../pipeline/consume.js';
 import type { ConsumeSnapshot, PartitionSnapshot } from '../pipeline/types.js';
+import { describeWindowing } from '../pipeline/windows.js';
 import { formatBytes, formatCount, formatDuration, formatRate } from './simulate.js';
 import { renderTable } from './table.js';
-
-/** What the consumer is about to do, for the banner. */
-export interface ConsumeStart {
-  brokers: string[];
-  topic: string;
-  group: string;
-  esUrl: string;
-  /** Aggregates index. */
-  index: string;
-  /** The window, in words, e.g. "tumbling 1m". */
-  window: string;
-  allowedLatenessMs: number;
-  flushIntervalMs: number;
-  lateTopic: string;
-  deadLetterTopic: string;
-  indexRaw: boolean;
-  /** Scrape URL of the Prometheus endpoint, when enabled. */
-  metricsUrl?: string;
-}
-
-/** Receives the consumer's figures; `createConsumeReporter` (consume-progress.tsx) builds one. */
-export interface ConsumeReporter {
-  started(start: ConsumeStart): void;
-  /** Called with each snapshot (about once per second). */
-  update(snapshot: ConsumeSnapshot): void;
-  /** Stops live drawing; safe to call more than once. */
-  done(): void;
-}
 
 export { formatBytes };
 
@@ -59,7 +33,7 @@ export function renderConsumeBanner(start: ConsumeStart): string {
   const lines = [
     `Consuming ${start.topic} as group ${start.group} from ${start.brokers.join(',')}`,
     `  → Elasticsearch ${start.esUrl}, index ${start.index}`,
-    `  window ${start.window} · allowed lateness ${formatDuration(start.allowedLatenessMs)} · flush every ${formatDuration(start.flushIntervalMs)}`,
+    `  window ${describeWindowing(start.windowing, formatDuration)} · allowed lateness ${formatDuration(start.windowing.allowedLatenessMs)} · flush every ${formatDuration(start.flushIntervalMs)}`,
     `  late events → ${start.lateTopic} · dead letters → ${start.deadLetterTopic}${
       start.indexRaw ? ' · raw events indexed too (--index-raw)' : ''
     }`,

@@ -2,10 +2,11 @@
  * Live progress of `lab up` in a terminal (ink, drawn on stderr): finished steps, the step in
  * progress, and a bar per image being pulled. Plain lines are used instead off a terminal.
  */
-import { Box, render, Text } from 'ink';
+import { Box, Text } from 'ink';
 import type { PullProgress } from '../lab/docker.js';
 import type { LabReporter } from '../lab/lab.js';
 import { createPlainLabReporter } from './lab.js';
+import { chooseReporter, type ReporterOutput, startLiveView } from './live.js';
 
 export interface PullState {
   image: string;
@@ -56,50 +57,52 @@ export interface ClosableLabReporter extends LabReporter {
   done(): void;
 }
 
-export function createLabReporter(options: { plain: boolean; quiet: boolean }): ClosableLabReporter {
-  if (options.plain || options.quiet) {
-    return { ...createPlainLabReporter(process.stderr, { quiet: options.quiet }), done() {} };
-  }
-  const state: LabProgressState = { steps: [], warnings: [], pulls: [] };
-  const layers = new Map<string, Map<string, { current: number; total: number }>>();
-  const app = render(<LabProgress state={state} done={false} />, {
-    stdout: process.stderr,
-    patchConsole: false,
+/**
+ * The reporter for `lab up`: live ink output on a terminal, plain lines otherwise (not a TTY,
+ * --json, CI), only warnings with --quiet.
+ */
+export function createLabReporter(output: ReporterOutput): ClosableLabReporter {
+  return chooseReporter<ClosableLabReporter>(output, {
+    plain: (stream, quiet) => ({ ...createPlainLabReporter(stream, { quiet }), done() {} }),
+    live(stream) {
+      const state: LabProgressState = { steps: [], warnings: [], pulls: [] };
+      const layers = new Map<string, Map<string, { current: number; total: number }>>();
+      let finished = false;
+      const live = startLiveView(() => <LabProgress state={{ ...state }} done={finished} />, {
+        stream,
+        stdin: output.stdin,
+      });
+      live.redraw();
+      return {
+        step(message) {
+          state.steps = [...state.steps, { id: state.steps.length, text: message }];
+          live.redraw();
+        },
+        warn(message) {
+          state.warnings = [...state.warnings, message];
+          live.redraw();
+        },
+        pull(progress: PullProgress) {
+          const image = layers.get(progress.image) ?? new Map();
+          layers.set(progress.image, image);
+          if (progress.layer && progress.total) {
+            image.set(progress.layer, { current: progress.current ?? 0, total: progress.total });
+          }
+          let current = 0;
+          let total = 0;
+          for (const l of image.values()) {
+            current += l.current;
+            total += l.total;
+          }
+          const pull = { image: progress.image, current, total, status: progress.status };
+          state.pulls = [...state.pulls.filter((p) => p.image !== progress.image), pull];
+          live.redraw();
+        },
+        done() {
+          finished = true;
+          live.stop();
+        },
+      };
+    },
   });
-  let finished = false;
-  const redraw = () => {
-    if (!finished) app.rerender(<LabProgress state={{ ...state }} done={false} />);
-  };
-  return {
-    step(message) {
-      state.steps = [...state.steps, { id: state.steps.length, text: message }];
-      redraw();
-    },
-    warn(message) {
-      state.warnings = [...state.warnings, message];
-      redraw();
-    },
-    pull(progress: PullProgress) {
-      const image = layers.get(progress.image) ?? new Map();
-      layers.set(progress.image, image);
-      if (progress.layer && progress.total) {
-        image.set(progress.layer, { current: progress.current ?? 0, total: progress.total });
-      }
-      let current = 0;
-      let total = 0;
-      for (const l of image.values()) {
-        current += l.current;
-        total += l.total;
-      }
-      const pull = { image: progress.image, current, total, status: progress.status };
-      state.pulls = [...state.pulls.filter((p) => p.image !== progress.image), pull];
-      redraw();
-    },
-    done() {
-      if (finished) return;
-      finished = true;
-      app.rerender(<LabProgress state={{ ...state }} done={true} />);
-      app.unmount();
-    },
-  };
 }

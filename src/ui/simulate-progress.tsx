@@ -3,9 +3,10 @@
  * the banner, a progress bar, produced/acknowledged counts and achieved vs target rate, with the
  * shortfall in yellow when the sink cannot keep up. Plain lines are used instead off a terminal.
  */
-import { Box, render, Text } from 'ink';
+import { Box, Text } from 'ink';
 import type { SimulationProgress } from '../simulators/runner.js';
 import type { SimulationStart } from '../simulators/simulate.js';
+import { chooseReporter, type ReporterOutput, startLiveView } from './live.js';
 import {
   type ClosableSimulateReporter,
   createPlainSimulateReporter,
@@ -66,37 +67,27 @@ export function SimulateProgress({
  * The reporter for a run: live ink output on a terminal, plain lines otherwise (not a TTY, --json,
  * CI), nothing but errors with --quiet.
  */
-export function createSimulateReporter(options: {
-  plain: boolean;
-  quiet: boolean;
-  stream?: NodeJS.WriteStream;
-}): ClosableSimulateReporter {
-  const stream = options.stream ?? process.stderr;
-  if (options.plain || options.quiet) return createPlainSimulateReporter(stream, { quiet: options.quiet });
-  let start: SimulationStart | undefined;
-  let app: ReturnType<typeof render> | undefined;
-  let latest: SimulationProgress | undefined;
-  let finished = false;
-  const draw = () => {
-    if (finished || !start) return;
-    const view = <SimulateProgress start={start} progress={latest} />;
-    if (app) app.rerender(view);
-    else app = render(view, { stdout: stream, patchConsole: false, exitOnCtrlC: false });
-  };
-  return {
-    started(info) {
-      start = info;
-      draw();
+export function createSimulateReporter(output: ReporterOutput): ClosableSimulateReporter {
+  return chooseReporter(output, {
+    plain: (stream, quiet) => createPlainSimulateReporter(stream, { quiet }),
+    live(stream) {
+      let start: SimulationStart | undefined;
+      let latest: SimulationProgress | undefined;
+      const live = startLiveView(() => start && <SimulateProgress start={start} progress={latest} />, {
+        stream,
+        stdin: output.stdin,
+      });
+      return {
+        started(info) {
+          start = info;
+          live.redraw();
+        },
+        progress(update) {
+          latest = update;
+          live.redraw();
+        },
+        done: live.stop,
+      };
     },
-    progress(update) {
-      latest = update;
-      draw();
-    },
-    done() {
-      if (finished) return;
-      draw();
-      finished = true;
-      app?.unmount();
-    },
-  };
+  });
 }

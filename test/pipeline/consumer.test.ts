@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Clock } from '../../src/clock.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MemoryBroker, MemoryConsumerTransport } from '../../src/bench/embedded.js';
 import { GapipeError } from '../../src/errors.js';
 import { createRecordingLogger, type Logger } from '../../src/log.js';
 import { AggregationConsumer, CONSUMER_DEFAULTS, type ConsumerOptions } from '../../src/pipeline/consumer.js';
@@ -103,17 +103,6 @@ class FakeTransport implements ConsumerTransport {
   }
 }
 
-/** Time stands still unless moved; the flush loop's sleeps never end on their own. */
-class StillClock implements Clock {
-  t = T0;
-  now(): number {
-    return this.t;
-  }
-  sleep(): Promise<void> {
-    return new Promise(() => {});
-  }
-}
-
 const options: ConsumerOptions = {
   topic: 'game-events',
   group: 'g',
@@ -129,28 +118,37 @@ afterEach(async () => {
   for (const c of consumers.splice(0)) await c.stop().catch(() => {});
 });
 
-async function setup<C extends Clock = StillClock>(
+/**
+ * A started consumer with partitions 0 and 1 assigned, on a clock that moves only when told: its
+ * own loop flushes every `flushIntervalMs` of that clock, so `tick()` is one turn of the loop.
+ */
+async function setup(
   overrides: Partial<ConsumerOptions> = {},
   store = new MemoryStore(),
-  clock: C = new StillClock() as unknown as C,
+  clock = new StepClock(T0),
   logger?: Logger,
 ) {
   const transport = new FakeTransport();
-  const consumer = new AggregationConsumer(
-    { ...options, ...overrides },
-    { transport, store, clock, ...(logger ? { logger } : {}) },
-  );
+  const merged = { ...options, ...overrides };
+  const consumer = new AggregationConsumer(merged, {
+    transport,
+    store,
+    clock,
+    ...(logger ? { logger } : {}),
+  });
   consumers.push(consumer);
   await consumer.start();
   transport.handlers.onAssignment([0, 1]);
-  return { transport, store, clock, consumer };
+  const tick = () => clock.advance(merged.flushIntervalMs);
+  return { transport, store, clock, consumer, tick };
 }
 
 describe('AggregationConsumer', () => {
   it('writes documents, then the checkpoint, then commits the replay point', async () => {
-    const { transport, store, consumer } = await setup();
+    const { transport, store, consumer, tick } = await setup();
     await transport.batch(0, [record(0, event(T0 + 1000)), record(1, event(T0 + 2000))]);
-    await consumer.flush();
+    expect(store.documents.size).toBe(0);
+    await tick();
     const docs = [...store.documents.values()].map((d) => d.source);
     expect(docs).toHaveLength(1);
     expect(docs[0]).toMatchObject({ events: 2, partition: 0, region: 'NA', final: false, last_offset: 1 });
@@ -161,14 +159,14 @@ describe('AggregationConsumer', () => {
   });
 
   it('sends malformed records to the dead-letter topic with the reason, and late ones to the late topic', async () => {
-    const { transport, consumer } = await setup();
+    const { transport, consumer, tick } = await setup();
     await transport.batch(0, [
       record(0, event(T0 + 150_000)), // watermark T0 + 1m30s
       record(1, '{"schema":1,"event_id":'),
       record(2, event(T0, { region: 'MARS' })),
       record(3, event(T0 + 1000)), // its window ended before the watermark, and is still remembered: late
     ]);
-    await consumer.flush();
+    await tick();
     const dead = transport.produced.filter((p) => p.topic === 'game-events-dlq');
     expect(dead).toHaveLength(2);
     expect(dead[0]?.record.headers).toMatchObject({
@@ -189,33 +187,46 @@ describe('AggregationConsumer', () => {
 
   it('pauses fetching while the store fails, commits nothing, and resumes after a successful flush', async () => {
     const store = new MemoryStore();
-    const { transport, consumer } = await setup({}, store);
+    const logger = createRecordingLogger();
+    const { transport, consumer, clock, tick } = await setup({}, store, new StepClock(T0), logger);
     await transport.batch(1, [record(0, event(T0))]);
     store.unavailable = 'connect ECONNREFUSED 127.0.0.1:9200';
-    await expect(consumer.flush()).rejects.toThrow(/ECONNREFUSED/);
+    await tick();
     expect(transport.commits).toEqual([]);
     expect(store.documents.size).toBe(0);
-    // The flush loop marks backpressure on failure; the consumer reports it.
-    (consumer as unknown as { noteSinkFailure(e: Error): void }).noteSinkFailure(new Error('down'));
-    expect(consumer.snapshot()).toMatchObject({ backpressure: true, sinkError: 'down', failedFlushes: 1 });
+    expect(consumer.snapshot()).toMatchObject({
+      backpressure: true,
+      sinkError: 'connect ECONNREFUSED 127.0.0.1:9200',
+      failedFlushes: 1,
+    });
     expect([...transport.paused]).toEqual([0, 1]);
+    // Retried with a growing backoff (250 ms, 500 ms, 1 s…), warned about once.
+    await clock.advance(250 + 500 + 1000, 50);
+    expect(consumer.snapshot().failedFlushes).toBe(4);
+    expect(logger.lines.filter((line) => line.startsWith('warn'))).toEqual([
+      'warn connect ECONNREFUSED 127.0.0.1:9200; retrying',
+    ]);
+    expect(store.documents.size).toBe(0);
     store.unavailable = undefined;
-    await consumer.flush();
+    await clock.advance(2000);
     expect(store.documents.size).toBe(1);
     expect(transport.commits).toEqual([{ partition: 1, offset: 0 }]);
-    expect(consumer.snapshot().backpressure).toBe(false);
+    expect(consumer.snapshot()).toMatchObject({
+      backpressure: false,
+      sinkError: undefined,
+      failedFlushes: 4,
+    });
     expect([...transport.paused]).toEqual([]);
   });
 
   it('keeps committing after flushes that had nothing to write', async () => {
-    const { transport, consumer } = await setup();
-    await consumer.flush();
-    await consumer.flush();
+    const { transport, tick } = await setup();
+    await tick();
+    await tick();
     await transport.batch(0, [record(0, event(T0))]);
-    await consumer.flush();
+    await tick();
     await transport.batch(1, [record(0, event(T0))]);
-    await consumer.flush();
-    await settle();
+    await tick();
     expect(transport.commits).toEqual([
       { partition: 0, offset: 0 },
       { partition: 1, offset: 0 },
@@ -223,13 +234,13 @@ describe('AggregationConsumer', () => {
   });
 
   it('pauses fetching when too many records wait for a flush', async () => {
-    const { transport, consumer } = await setup({ maxUnflushedRecords: 3 });
+    const { transport, tick } = await setup({ maxUnflushedRecords: 3 });
     await transport.batch(
       0,
       [0, 1, 2].map((o) => record(o, event(T0 + o))),
     );
     expect([...transport.paused]).toEqual([0, 1]);
-    await consumer.flush();
+    await tick();
     expect([...transport.paused]).toEqual([]);
   });
 
@@ -237,7 +248,7 @@ describe('AggregationConsumer', () => {
     const store = new MemoryStore();
     const first = await setup({}, store);
     await first.transport.batch(0, [record(0, event(T0)), record(1, event(T0 + 1000))]);
-    await first.consumer.flush();
+    await first.tick();
     await first.transport.batch(0, [record(2, event(T0 + 2000))]); // applied, never flushed: lost in the crash
     const second = await setup({}, store);
     // Kafka resumed at the committed offset… but had it been ahead, the consumer would go back.
@@ -247,7 +258,7 @@ describe('AggregationConsumer', () => {
       [0, 1, 2].map((o) => record(o, event(T0 + o * 1000))),
     );
     expect(second.consumer.snapshot()).toMatchObject({ replayed: 2, consumed: 1 });
-    await second.consumer.flush();
+    await second.tick();
     expect([...store.documents.values()].map((d) => d.source.events)).toEqual([3]);
   });
 
@@ -268,43 +279,93 @@ describe('AggregationConsumer', () => {
     const store = new MemoryStore();
     const first = await setup({}, store);
     await first.transport.batch(0, [record(0, event(T0))]);
-    await first.consumer.flush();
-    const transport = new FakeTransport();
-    const consumer = new AggregationConsumer(
-      { ...options, windowing: { ...options.windowing, allowedLatenessMs: 5000 } },
-      { transport, store, clock: new StillClock() },
+    await first.tick();
+    const { transport, consumer } = await setup(
+      { windowing: { ...options.windowing, allowedLatenessMs: 5000 } },
+      store,
     );
-    await consumer.start();
-    transport.handlers.onAssignment([0]);
     await transport.batch(0, [record(0, event(T0))]);
     await expect(consumer.done).rejects.toThrow(/other window or lateness settings/);
   });
 
   it('lets an idle partition stop holding the watermark back after the idle timeout', async () => {
-    const { transport, clock, consumer } = await setup({ idleTimeoutMs: 30_000 });
+    const { transport, store, clock, consumer, tick } = await setup({ idleTimeoutMs: 30_000 });
     await transport.batch(0, [record(0, event(T0))]);
-    await transport.batch(1, [record(0, event(T0 + 10 * 60_000))]);
+    await transport.batch(1, [record(0, event(T0 + 2 * 60_000))]);
     expect(consumer.snapshot().watermarkMs).toBe(T0 - 60_000);
-    clock.t += 31_000;
-    await transport.batch(1, [record(1, event(T0 + 11 * 60_000))]);
+    await clock.advance(31_000);
+    const partition0 = () => [...store.documents.values()].find((d) => d.source.partition === 0)?.source;
+    expect(partition0()).toMatchObject({ events: 1, final: false });
+    await transport.batch(1, [record(1, event(T0 + 150_000))]);
     // Partition 0 is caught up and silent: the consumer's watermark is partition 1's alone…
-    expect(consumer.snapshot().watermarkMs).toBe(T0 + 10 * 60_000);
+    expect(consumer.snapshot().watermarkMs).toBe(T0 + 90_000);
     expect(consumer.snapshot().partitions.map((p) => p.idle)).toEqual([true, false]);
-    // …and the idle partition's windows are closed by it.
-    (consumer as unknown as { advanceIdlePartitions(): void }).advanceIdlePartitions();
-    expect(consumer.snapshot().partitions[0]?.watermarkMs).toBe(T0 + 10 * 60_000);
+    // …and at the next turn of the loop it closes the idle partition's window, which is written final.
+    await tick();
+    expect(consumer.snapshot().partitions[0]?.watermarkMs).toBe(T0 + 90_000);
+    expect(partition0()).toMatchObject({ events: 1, final: true });
   });
 
   it('drops revoked partitions and restores newly assigned ones from the store', async () => {
     const store = new MemoryStore();
-    const { transport, consumer } = await setup({}, store);
+    const { transport, consumer, tick } = await setup({}, store);
     await transport.batch(0, [record(0, event(T0))]);
-    await consumer.flush();
+    await tick();
     transport.handlers.onAssignment([1]);
     expect(consumer.snapshot().partitions.map((p) => p.partition)).toEqual([]);
     transport.handlers.onAssignment([0, 1]);
     await transport.batch(0, [record(0, event(T0)), record(1, event(T0 + 1))]);
     expect(consumer.snapshot()).toMatchObject({ replayed: 1, consumed: 2 });
+  });
+});
+
+describe('AggregationConsumer on the memory broker', () => {
+  it('takes what is appended through its own loop: documents, dead letters, checkpoints, commits', async () => {
+    const broker = new MemoryBroker();
+    for (const [topic, partitions] of [
+      ['game-events', 2],
+      ['game-events-late', 1],
+      ['game-events-dlq', 1],
+    ] as const) {
+      broker.createTopic(topic, partitions);
+    }
+    const committed = new Map<string, number>();
+    const store = new MemoryStore();
+    const clock = new StepClock(T0);
+    const consumer = new AggregationConsumer(options, {
+      transport: new MemoryConsumerTransport(broker, 'game-events', 'g', committed),
+      store,
+      clock,
+    });
+    consumers.push(consumer);
+    await consumer.start();
+    const players = ['p-000001', 'p-000002', 'p-000003', 'p-000004'];
+    for (let i = 0; i < 40; i++) {
+      const player = players[i % players.length] as string;
+      const value = JSON.stringify(event(T0 + i * 1000, { player_id: player }));
+      broker.append('game-events', Buffer.from(player), Buffer.from(value), {}, T0);
+    }
+    broker.append('game-events', Buffer.from('p-000001'), Buffer.from('not json'), {}, T0);
+    const ends = broker.endOffsets('game-events');
+    expect([...ends.values()].every((end) => end > 0)).toBe(true); // both partitions get records
+
+    await vi.waitFor(() => expect(consumer.snapshot().consumed).toBe(41));
+    expect(store.documents.size).toBe(0); // nothing is written before the loop's flush
+    await clock.advance(options.flushIntervalMs);
+    await vi.waitFor(() => expect(committed.size).toBe(2));
+
+    const docs = [...store.documents.values()].map((d) => d.source);
+    expect(docs.reduce((sum, d) => sum + d.events, 0)).toBe(40);
+    expect(new Set(docs.map((d) => d.partition))).toEqual(new Set([0, 1]));
+    expect(broker.count('game-events-dlq')).toBe(1);
+    for (const [partition, end] of ends) {
+      expect(store.checkpoints.get(`game-events:${partition}`)?.source).toMatchObject({ position: end - 1 });
+      // The windows are still open: a restart re-reads them, so the group's offset stays at their start.
+      expect(committed.get(`g:${partition}`)).toBe(0);
+    }
+    expect(consumer.snapshot()).toMatchObject({ consumed: 41, accepted: 40, deadLettered: 1, flushes: 1 });
+    await consumer.stop();
+    await expect(consumer.done).resolves.toBeUndefined();
   });
 });
 

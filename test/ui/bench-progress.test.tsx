@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { stripVTControlCharacters } from 'node:util';
 import { cleanup, render } from 'ink-testing-library';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { BenchPhase, BenchProgress, LatencyKind, LatencySummary } from '../../src/bench/types.js';
 import type { BenchStart } from '../../src/ui/bench.js';
 import {
@@ -12,6 +12,15 @@ import {
   latencyBar,
   sparkline,
 } from '../../src/ui/bench-progress.js';
+
+// Commands draw the live view only off CI (plainOutput), and ink draws differently under CI=true
+// (nothing until unmount): pin the terminal behaviour, whatever environment the tests run in. ink
+// reads the variables when it is first imported, hence hoisted.
+vi.hoisted(() => {
+  vi.stubEnv('CI', 'false');
+  vi.stubEnv('CONTINUOUS_INTEGRATION', 'false');
+});
+afterAll(() => vi.unstubAllEnvs());
 
 afterEach(() => cleanup());
 

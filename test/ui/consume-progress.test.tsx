@@ -2,8 +2,9 @@ import { PassThrough } from 'node:stream';
 import { stripVTControlCharacters } from 'node:util';
 import { cleanup, render } from 'ink-testing-library';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ConsumeStart } from '../../src/pipeline/consume.js';
 import type { ConsumeSnapshot, PartitionSnapshot } from '../../src/pipeline/types.js';
-import type { ConsumeStart } from '../../src/ui/consume.js';
+import { WINDOWING_DEFAULTS } from '../../src/pipeline/windows.js';
 import { ConsumeProgress, createConsumeReporter } from '../../src/ui/consume-progress.js';
 
 afterEach(() => cleanup());
@@ -59,8 +60,7 @@ const start: ConsumeStart = {
   group: 'gapipe-agg',
   esUrl: 'http://localhost:9200',
   index: 'gapipe-aggregates',
-  window: 'tumbling 1m',
-  allowedLatenessMs: 30_000,
+  windowing: { ...WINDOWING_DEFAULTS, allowedLatenessMs: 30_000 },
   flushIntervalMs: 1000,
   lateTopic: 'game-events-late',
   deadLetterTopic: 'game-events-dlq',

@@ -1,9 +1,10 @@
 import { PassThrough } from 'node:stream';
 import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import type { ConsumeStart } from '../../src/pipeline/consume.js';
 import type { ConsumeSnapshot } from '../../src/pipeline/types.js';
+import { WINDOWING_DEFAULTS } from '../../src/pipeline/windows.js';
 import {
-  type ConsumeStart,
   createPlainConsumeReporter,
   formatConsumeLine,
   renderConsumeBanner,
@@ -66,8 +67,7 @@ const start: ConsumeStart = {
   group: 'gapipe-agg',
   esUrl: 'http://localhost:9200',
   index: 'gapipe-aggregates',
-  window: 'tumbling 1m',
-  allowedLatenessMs: 30_000,
+  windowing: { ...WINDOWING_DEFAULTS, allowedLatenessMs: 30_000 },
   flushIntervalMs: 1000,
   lateTopic: 'game-events-late',
   deadLetterTopic: 'game-events-dlq',
@@ -91,6 +91,17 @@ describe('renderConsumeBanner', () => {
     const text = plain(renderConsumeBanner({ ...start, indexRaw: false, metricsUrl: undefined }));
     expect(text).not.toContain('Prometheus');
     expect(text).not.toContain('--index-raw');
+  });
+
+  it('puts hopping and session windows in words', () => {
+    const windowLine = (windowing: ConsumeStart['windowing']) =>
+      plain(renderConsumeBanner({ ...start, windowing })).split('\n')[2];
+    expect(windowLine({ ...start.windowing, kind: 'hopping', sizeMs: 300_000, hopMs: 60_000 })).toBe(
+      '  window hopping 5m every 1m · allowed lateness 30s · flush every 1s',
+    );
+    expect(windowLine({ ...start.windowing, kind: 'session', sessionGapMs: 90_000 })).toBe(
+      '  window session gap 1m30s · allowed lateness 30s · flush every 1s',
+    );
   });
 });
 

@@ -5,6 +5,7 @@ import { type FindMaxResult, findMax } from '../../bench/find-max.js';
 import { resolveBenchOptions } from '../../bench/options.js';
 import { runBench } from '../../bench/run.js';
 import type { BenchResult } from '../../bench/types.js';
+import { withInterrupt } from '../../cli/interrupt.js';
 import { loadScenario } from '../../simulators/scenarios.js';
 import { renderBenchSummary } from '../../ui/bench.js';
 import { createBenchReporter } from '../../ui/bench-progress.js';
@@ -122,15 +123,9 @@ export default class Bench extends BaseCommand {
         command: ['gapipe', 'bench', ...this.argv].join(' '),
       },
     );
-    const controller = new AbortController();
-    const stop = () => {
-      if (controller.signal.aborted) process.exit(130);
-      controller.abort();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
     const quiet = flags.quiet || this.jsonEnabled();
-    try {
+    // First Ctrl-C (or q): stop early, still verify and write the results. A second one exits at once.
+    return withInterrupt(async (controller) => {
       if (flags['find-max']) {
         const result = await findMax(options, {
           maxP99: flags['max-p99'],
@@ -160,9 +155,6 @@ export default class Bench extends BaseCommand {
       } finally {
         reporter.done();
       }
-    } finally {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-    }
+    });
   }
 }

@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { withInterrupt } from '../../cli/interrupt.js';
 import { labNameFlag, labNameFromFlags } from '../../cli/lab-flags.js';
 import { GapipeError } from '../../errors.js';
 import { DockerodeFacade } from '../../lab/docker.js';
@@ -37,21 +38,15 @@ export default class LabLogs extends BaseCommand {
       });
     }
     if (flags.tail < 0) throw new GapipeError('INVALID_FLAG', `--tail must be 0 or more, got ${flags.tail}`);
-    const controller = new AbortController();
-    const stop = () => controller.abort();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    try {
-      const lab = new Lab({ docker: new DockerodeFacade({ logger: this.logger }) });
-      await lab.logs(
+    const lab = new Lab({ docker: new DockerodeFacade({ logger: this.logger }) });
+    // Ctrl-C ends --follow; the log read so far is already out.
+    await withInterrupt(({ signal }) =>
+      lab.logs(
         labNameFromFlags(flags),
         service as ServiceName,
-        { follow: flags.follow, tail: flags.tail, signal: controller.signal },
+        { follow: flags.follow, tail: flags.tail, signal },
         (line) => (line.stream === 'stderr' ? process.stderr : process.stdout).write(`${line.text}\n`),
-      );
-    } finally {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-    }
+      ),
+    );
   }
 }
