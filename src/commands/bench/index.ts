@@ -58,6 +58,10 @@ export default class Bench extends BaseCommand {
     duplicates: Flags.string({ description: 'Fraction of records repeating an event_id [default: 0]' }),
     malformed: Flags.string({ description: 'Fraction of malformed records [default: 0]' }),
     'out-of-order': Flags.string({ description: 'Fraction of events sent out of order [default: 0]' }),
+    linger: Flags.string({
+      description:
+        "How long the load generator's producer lets a partly filled batch wait, as a game backend's producer would [default: 5ms, Kafka's own]",
+    }),
     consumers: Flags.string({ description: 'Consumer processes in the group [default: 1]' }),
     partitions: Flags.string({ description: "Partitions of the run's topic [default: 6]" }),
     target: Flags.string({
@@ -99,6 +103,7 @@ export default class Bench extends BaseCommand {
           duplicates: flags.duplicates,
           malformed: flags.malformed,
           outOfOrder: flags['out-of-order'],
+          linger: flags.linger,
         },
         scenario: scenario?.input ?? {},
         scenarioName: scenario?.name,
