@@ -57,6 +57,7 @@ export function decideVerdict(input: VerdictInput): Verdict {
     completionCheck(input),
     scheduleCheck(input),
     acknowledgedCheck(input),
+    keepsUpCheck(input),
     verifyCheck(input),
     ...summary.assertions.map(
       (a): VerdictCheck => ({
@@ -203,6 +204,51 @@ function verifyCheck({ summary, verifyError }: VerdictInput): VerdictCheck {
   };
 }
 
+const KEEPS_UP = 'pipeline keeps up';
+
+/** Seconds of load the consumers may be behind at the end of the measured window. */
+export const KEEP_UP_SECONDS = 2;
+
+/**
+ * The pipeline kept up with the load: at the end of the measured window its consumers were at most
+ * KEEP_UP_SECONDS of load behind (or no further behind than when measuring began). A pipeline that
+ * verifies only after a long drain did not take the rate it was offered.
+ */
+function keepsUpCheck(input: VerdictInput): VerdictCheck {
+  const { summary } = input;
+  const check = { name: KEEPS_UP, group: 'run' as const };
+  const measured = input.series.filter(
+    (p) => !p.warmup && p.t <= Math.ceil((input.config.warmupMs + input.config.durationMs) / 1000),
+  );
+  const last = measured.at(-1);
+  const first = measured[0];
+  if (summary.stopReason !== 'completed')
+    return { ...check, outcome: 'skipped', message: 'not judged: the run did not complete' };
+  if (!last || !first)
+    return { ...check, outcome: 'skipped', message: 'no measured second to judge the consumer lag by' };
+  const rate = last.targetRate > 0 ? last.targetRate : summary.targetRate;
+  const allowed = Math.max(1000, rate * KEEP_UP_SECONDS);
+  const seconds = rate > 0 ? ` (${formatSeconds((last.lag / rate) * 1000)} of load)` : '';
+  if (last.lag <= allowed || last.lag <= first.lag) {
+    return {
+      ...check,
+      outcome: 'passed',
+      message: `consumer lag ${formatInt(last.lag)} records at the end of the measured window${seconds}, at most ${formatInt(
+        summary.maxLag,
+      )}`,
+    };
+  }
+  return {
+    ...check,
+    outcome: 'failed',
+    message: `the pipeline fell behind: ${formatInt(last.lag)} records not yet consumed at the end of the measured window${seconds}, up from ${formatInt(
+      first.lag,
+    )} at ${first.t} s; it consumed ${formatInt(summary.throughput.consumed)}/s of ${formatInt(
+      summary.throughput.produced,
+    )}/s produced`,
+  };
+}
+
 // ——— who limited the run ———
 
 interface LimitFinding {
@@ -249,7 +295,9 @@ function whoLimited(input: VerdictInput, checks: VerdictCheck[]): LimitFinding {
   }
 
   const pipelineChecks = checks.filter(
-    (c) => c.outcome === 'failed' && (c.group === 'assertion' || c.name === 'results verify'),
+    (c) =>
+      c.outcome === 'failed' &&
+      (c.group === 'assertion' || c.name === 'results verify' || c.name === KEEPS_UP),
   );
   if (pipelineChecks.length === 0) return { evidence };
   if (ackBound) return instrument(ackHeadline(input));

@@ -47,11 +47,30 @@ describe('decideVerdict: who limited a run', () => {
     expect(verdict.limit).toBe(
       'pipeline-bound: the consumers fell behind: lag reached 60,000 records (consumed 7,000/s of 10,000/s produced)',
     );
-    expect(verdict.failures).toEqual(['delivery.p99 was 9,000ms, not < 500ms']);
+    expect(verdict.failures).toEqual([
+      'the pipeline fell behind: 60,000 records not yet consumed at the end of the measured window (6 s of load), up from 3,000 at 6 s; it consumed 7,000/s of 10,000/s produced',
+      'delivery.p99 was 9,000ms, not < 500ms',
+    ]);
     expect(verdict.checks.find((c) => c.name === 'load keeps the schedule')).toMatchObject({
       outcome: 'passed',
       message:
         "at most 2 ms behind the schedule; the load generator's busiest second: the load generator used 28% of a core",
+    });
+  });
+
+  it('a pipeline that falls behind fails the run without any --assert, and says by how much', () => {
+    const verdict = verdictOf({ ...slowConsumers, assert: [] });
+    expect(verdict.status).toBe('failed');
+    expect(verdict.limitedBy).toBe('pipeline');
+    expect(verdict.checks.find((c) => c.name === 'pipeline keeps up')?.outcome).toBe('failed');
+    // A steady lag of a second of load is a pipeline that keeps up.
+    const steady = verdictOf({
+      seconds: seconds(20, () => ({ elu: 0.4, cpu: 0.38, lagMs: 3, consumerLag: 10_000 })),
+      assert: [],
+    });
+    expect(steady.checks.find((c) => c.name === 'pipeline keeps up')).toMatchObject({
+      outcome: 'passed',
+      message: 'consumer lag 10,000 records at the end of the measured window (1 s of load), at most 10,000',
     });
   });
 
