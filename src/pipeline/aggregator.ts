@@ -176,7 +176,6 @@ export class PartitionAggregator {
   private nextWindowForget = Number.POSITIVE_INFINITY;
   private readonly sessions = new Map<string, Session[]>();
   private sessionCount = 0;
-  private lastSessionScan = NONE;
 
   private readonly dirty = new Set<Cell>();
   private readonly pendingDeletes = new Map<string, number>();
@@ -290,10 +289,8 @@ export class PartitionAggregator {
     // Floors recorded by a previous owner take effect where they did.
     if (replay && this.floors.length > 0) {
       for (const floor of this.floors) {
-        if (floor.afterOffset === offset && floor.maxTsMs > this.maxTs) {
-          this.maxTs = floor.maxTsMs;
-          this.onWatermark(offset);
-        }
+        if (floor.afterOffset === offset && floor.maxTsMs > this.maxTs)
+          this.raiseMaxTs(floor.maxTsMs, offset);
       }
     }
     if (this.replayPending && offset === this.replayThrough) this.finishReplay();
@@ -308,10 +305,9 @@ export class PartitionAggregator {
     if (this.replaying) return false;
     const maxTs = watermarkMs + this.options.allowedLatenessMs;
     if (!(maxTs > this.maxTs) || this.floorSeq >= MAX_FLOORS_PER_OFFSET) return false;
-    this.maxTs = maxTs;
     this.floorSeq++;
     this.floors.push({ afterOffset: this.positionValue, maxTsMs: maxTs });
-    this.onWatermark(this.positionValue);
+    this.raiseMaxTs(maxTs, this.positionValue);
     return true;
   }
 
@@ -393,10 +389,7 @@ export class PartitionAggregator {
   private finishReplay(): void {
     this.replayPending = false;
     // Normally reached already; not when the last replayed offsets are gone (compaction).
-    if (this.restoredMaxTs > this.maxTs) {
-      this.maxTs = this.restoredMaxTs;
-      this.onWatermark(this.positionValue);
-    }
+    if (this.restoredMaxTs > this.maxTs) this.raiseMaxTs(this.restoredMaxTs, this.positionValue);
     // Elasticsearch already holds every document as of the checkpoint: nothing rebuilt is dirty.
     this.dirty.clear();
     this.pendingDeletes.clear();
@@ -447,10 +440,7 @@ export class PartitionAggregator {
         else if (outcome.kind === 'expired') this.counters.expired++;
       }
     }
-    if (ts > this.maxTs) {
-      this.maxTs = ts;
-      this.onWatermark(offset);
-    }
+    if (ts > this.maxTs) this.raiseMaxTs(ts, offset);
     return outcome;
   }
 
@@ -701,9 +691,11 @@ export class PartitionAggregator {
     this.dirty.add(cell);
   }
 
-  /** The watermark moved (max event time rose): close and forget what it passed. */
-  private onWatermark(offset: number): void {
-    const watermark = this.maxTs - this.options.allowedLatenessMs;
+  /** Max event time rises (a record or a floor), so the watermark moves: close and forget what it passed. */
+  private raiseMaxTs(maxTs: number, offset: number): void {
+    const previous = this.maxTs - this.options.allowedLatenessMs;
+    this.maxTs = maxTs;
+    const watermark = maxTs - this.options.allowedLatenessMs;
     if (watermark >= this.nextWindowClose || watermark >= this.nextWindowForget) this.sweepWindows(watermark);
     if (watermark >= this.nextPaneForget) {
       let next = Number.POSITIVE_INFINITY;
@@ -713,8 +705,12 @@ export class PartitionAggregator {
       }
       this.nextPaneForget = next;
     }
-    if (this.options.kind === 'session' && watermark - this.lastSessionScan >= SESSION_SCAN_STEP_MS) {
-      this.lastSessionScan = floorTo(watermark, SESSION_SCAN_STEP_MS);
+    // Decided by this step alone, not by when the last sweep ran (state a restore does not have), so
+    // a replay sweeps at exactly the offsets the first run did.
+    if (
+      this.options.kind === 'session' &&
+      floorTo(watermark, SESSION_SCAN_STEP_MS) > floorTo(previous, SESSION_SCAN_STEP_MS)
+    ) {
       this.sweepSessions(watermark, offset);
     }
   }
@@ -723,13 +719,16 @@ export class PartitionAggregator {
     let nextClose = Number.POSITIVE_INFINITY;
     let nextForget = Number.POSITIVE_INFINITY;
     for (const [start, window] of this.windows) {
-      if (window.end + this.options.lateRetentionMs <= watermark) {
-        this.windows.delete(start);
-        continue;
-      }
+      // Close before forgetting: one watermark step can pass both the end and the late retention (an
+      // event or an idle floor far ahead, or no retention at all), and the window must still be
+      // written final. Its cells stay pending until a flush takes them, remembered or not.
       if (!window.closed && window.end <= watermark) {
         window.closed = true;
         for (const cell of window.cells.values()) this.finalize(cell);
+      }
+      if (window.end + this.options.lateRetentionMs <= watermark) {
+        this.windows.delete(start);
+        continue;
       }
       if (!window.closed && window.end < nextClose) nextClose = window.end;
       const forget = window.end + this.options.lateRetentionMs;
@@ -745,13 +744,13 @@ export class PartitionAggregator {
       for (let i = list.length - 1; i >= 0; i--) {
         const session = list[i] as Session;
         const end = session.lastTs + gap;
+        // As for windows: finalized first, even when this step also forgets it.
+        if (!session.closed && end <= watermark) session.closed = true;
+        if (session.closed) for (const cell of session.cells.values()) if (!cell.final) this.finalize(cell);
         if (end + this.options.lateRetentionMs <= watermark) {
           list.splice(i, 1);
           this.sessionCount--;
-          continue;
         }
-        if (!session.closed && end <= watermark) session.closed = true;
-        if (session.closed) for (const cell of session.cells.values()) if (!cell.final) this.finalize(cell);
       }
       if (list.length === 0) this.sessions.delete(player);
     }

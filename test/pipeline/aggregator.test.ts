@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type FlushBatch, PartitionAggregator } from '../../src/pipeline/aggregator.js';
 import { fingerprint64 } from '../../src/pipeline/fingerprint.js';
-import type { AggregateDoc, DecodeResult } from '../../src/pipeline/types.js';
+import type { AggregateDoc, DecodeResult, WindowKind } from '../../src/pipeline/types.js';
 import { assignWindows, WINDOWING_DEFAULTS, type WindowingOptions } from '../../src/pipeline/windows.js';
 
 const MIN = 60_000;
@@ -50,8 +50,11 @@ function options(overrides: Partial<WindowingOptions> = {}): WindowingOptions {
 /** The documents a store would hold after writing every batch (versions respected). */
 class DocStore {
   readonly docs = new Map<string, { version: number; doc: AggregateDoc }>();
+  /** Every upsert sent, in order, whether or not its version won. */
+  readonly sent: Array<{ id: string; doc: AggregateDoc }> = [];
   write(batch: FlushBatch): void {
     for (const { id, doc } of batch.upserts) {
+      this.sent.push({ id, doc });
       const stored = this.docs.get(id);
       if (!stored || stored.version < batch.version) this.docs.set(id, { version: batch.version, doc });
     }
@@ -292,17 +295,130 @@ describe('PartitionAggregator', () => {
   });
 });
 
+describe('windows the watermark passes by more than the late retention in one step', () => {
+  // Defaults: 1m tumbling windows, 10m allowed lateness, 10m late retention (a 5m gap for sessions).
+  const windowings: Record<WindowKind, WindowingOptions> = {
+    tumbling: options(),
+    hopping: options({ kind: 'hopping', sizeMs: 5 * MIN, hopMs: MIN }),
+    session: options({ kind: 'session' }),
+  };
+  // Past end + allowed lateness + retention of every window the first minute's events are in
+  // (tumbling T0+1m, hopping T0+5m, sessions T0+3s+5m; plus 10m + 10m).
+  const JUMP_TO_MS = T0 + 40 * MIN;
+
+  /** A few events of the first minute: two regions, two types, revenue, a duplicate. */
+  function firstMinute(agg: PartitionAggregator): void {
+    agg.apply(0, ev({ ts: T0 + 1000, player: 'a', type: 'item_purchase', cents: 499 }));
+    agg.apply(1, ev({ ts: T0 + 2000, player: 'b', type: 'item_purchase', cents: 1, id: 'jump-dup' }));
+    agg.apply(2, ev({ ts: T0 + 2000, player: 'b', type: 'item_purchase', cents: 1, id: 'jump-dup' }));
+    agg.apply(3, ev({ ts: T0 + 3000, player: 'a', region: 'NA' }));
+  }
+
+  const paths = {
+    'an event': (agg: PartitionAggregator) => {
+      agg.apply(4, ev({ ts: JUMP_TO_MS + windowings.tumbling.allowedLatenessMs, player: 'c' }));
+    },
+    'an idle partition floor': (agg: PartitionAggregator) => {
+      expect(agg.advanceWatermark(JUMP_TO_MS)).toBe(true);
+    },
+  };
+
+  for (const kind of ['tumbling', 'hopping', 'session'] as const) {
+    for (const [path, jump] of Object.entries(paths)) {
+      it(`writes each ${kind} window final exactly once before forgetting it (jump by ${path})`, () => {
+        const windowing = windowings[kind];
+        const agg = new PartitionAggregator('t', 0, windowing);
+        const store = new DocStore();
+        firstMinute(agg);
+        store.flush(agg);
+        const before = new Map([...store.docs].map(([id, { doc }]) => [id, doc]));
+        expect(before.size).toBe({ tumbling: 2, hopping: 10, session: 3 }[kind]);
+        for (const doc of before.values()) expect(doc.final).toBe(false);
+
+        jump(agg);
+        expect(agg.watermarkMs).toBe(JUMP_TO_MS);
+        for (const doc of before.values()) {
+          expect(
+            Date.parse(doc.window_end) + windowing.allowedLatenessMs + windowing.lateRetentionMs,
+          ).toBeLessThan(JUMP_TO_MS);
+        }
+        store.flush(agg);
+        // Forgotten: only the jumping event's own window (if any) is still held.
+        expect(agg.openCells).toBe(path === 'an event' ? (kind === 'hopping' ? 5 : 1) : 0);
+
+        // Later: a record for the forgotten windows is expired, and nothing is written for them again.
+        expect(agg.apply(5, ev({ ts: T0 + 4000, player: 'a', type: 'item_purchase', cents: 7 })).kind).toBe(
+          'expired',
+        );
+        agg.apply(6, ev({ ts: JUMP_TO_MS + 11 * MIN, player: 'c' }));
+        expect(agg.advanceWatermark(JUMP_TO_MS + 30 * MIN)).toBe(true);
+        store.flush(agg);
+
+        for (const [id, doc] of before) {
+          // Same content; only `final` changed.
+          expect(store.docs.get(id)?.doc).toEqual({ ...doc, final: true });
+          const sent = store.sent.filter((s) => s.id === id).map((s) => s.doc.final);
+          expect(sent).toEqual([false, true]);
+        }
+      });
+    }
+  }
+
+  it('finalizes windows when there is no late retention at all (closed and forgotten in one step)', () => {
+    for (const kind of ['tumbling', 'hopping', 'session'] as const) {
+      const windowing = {
+        ...windowings[kind],
+        allowedLatenessMs: MIN,
+        lateRetentionMs: 0,
+        sessionGapMs: 30_000,
+      };
+      const agg = new PartitionAggregator('t', 0, windowing);
+      const store = new DocStore();
+      // Every 10 s for 20 minutes; players come in bursts of 40 s, so their sessions end.
+      for (let i = 0; i < 120; i++) {
+        agg.apply(i, ev({ ts: T0 + i * 10_000, player: `p-${Math.floor(i / 4) % 3}` }));
+        if (i % 5 === 0) store.flush(agg);
+      }
+      store.flush(agg);
+      const watermark = agg.watermarkMs as number;
+      const passed = [...store.docs.values()].filter((d) => Date.parse(d.doc.window_end) <= watermark);
+      expect(passed.length, kind).toBeGreaterThan(10);
+      for (const { doc } of passed) expect(doc.final, `${kind} ${doc.window_start}`).toBe(true);
+    }
+  });
+});
+
 describe('restore after restart', () => {
-  /** A seeded stream with disorder: out-of-order, late beyond the lateness, duplicates, malformed. */
-  function stream(n: number, seed: number): DecodeResult[] {
+  interface Stream {
+    records: DecodeResult[];
+    /** Idle-partition floors: after this offset, raise the watermark to this. */
+    floors: Map<number, number>;
+    /** Offsets at which event time leaps forward. */
+    jumps: number[];
+  }
+
+  /**
+   * A seeded stream with disorder: out-of-order, late beyond the lateness, duplicates, malformed.
+   * With `jumpMs`, event time also leaps forward now and then by up to that much (a producer that
+   * paused, a partition that was idle), half of the time announced by an idle floor just before.
+   */
+  function stream(n: number, seed: number, jumpMs = 0): Stream {
     let state = seed;
     const rand = () => {
       state = (Math.imul(state ^ (state >>> 15), 2246822519) + 0x9e3779b9) >>> 0;
       return state / 2 ** 32;
     };
     const records: DecodeResult[] = [];
+    const floors = new Map<number, number>();
+    const jumps: number[] = [];
     const ids: Array<{ ts: number; id: string; player: string; cents: number }> = [];
+    let leap = 0;
     for (let i = 0; i < n; i++) {
+      if (jumpMs > 0 && i > 0 && rand() < 0.004) {
+        leap += MIN + Math.floor(rand() * (jumpMs - MIN));
+        jumps.push(i);
+        if (rand() < 0.5) floors.set(i - 1, T0 + i * 200 + leap - Math.floor(rand() * 4 * MIN));
+      }
       const r = rand();
       if (r < 0.02) {
         records.push(malformed);
@@ -315,7 +431,7 @@ describe('restore after restart', () => {
         );
         continue;
       }
-      let ts = T0 + i * 200;
+      let ts = T0 + i * 200 + leap;
       if (r < 0.1)
         ts -= Math.floor(rand() * 6 * MIN); // late, some beyond the 2m lateness
       else if (r < 0.2) ts -= Math.floor(rand() * 20_000); // out of order
@@ -328,20 +444,25 @@ describe('restore after restart', () => {
       ids.push(spec);
       records.push(ev({ ...spec, type: 'item_purchase', region: rand() < 0.5 ? 'EU' : 'NA' }));
     }
-    return records;
+    return { records, floors, jumps };
   }
 
+  /**
+   * Applies the stream, flushing every `flushEvery` records, and crashes before each offset of
+   * `crashes`. The floors are the consumer's: re-issued after a restart when the records are reached
+   * again (a replaying aggregator refuses them and replays the checkpointed ones instead).
+   */
   function run(
-    records: DecodeResult[],
+    { records, floors }: Stream,
     windowing: WindowingOptions,
-    crashes: Array<{ at: number; flushEvery: number }>,
+    crashes: number[],
     flushEvery: number,
   ): DocStore {
     const store = new DocStore();
     let checkpoint: ReturnType<PartitionAggregator['checkpoint']> | undefined;
     let offset = 0;
     let agg = new PartitionAggregator('t', 3, windowing);
-    const crashPoints = new Set(crashes.map((c) => c.at));
+    const crashPoints = new Set(crashes);
     let sinceFlush = 0;
     while (offset < records.length) {
       if (crashPoints.has(offset)) {
@@ -353,6 +474,8 @@ describe('restore after restart', () => {
         continue;
       }
       agg.apply(offset, records[offset] as DecodeResult);
+      const floor = floors.get(offset);
+      if (floor !== undefined) agg.advanceWatermark(floor);
       offset++;
       if (++sinceFlush >= flushEvery && !agg.replaying) {
         const batch = agg.collect(NOW);
@@ -376,22 +499,105 @@ describe('restore after restart', () => {
         ...(kind === 'hopping' ? { sizeMs: 3 * MIN, hopMs: MIN } : {}),
         ...(kind === 'session' ? { sessionGapMs: 30_000 } : {}),
       });
-      const records = stream(6000, 7);
-      const reference = run(records, windowing, [], 50).sources();
+      const seeded = stream(6000, 7);
+      const reference = run(seeded, windowing, [], 50).sources();
       expect(Object.keys(reference).length).toBeGreaterThan(10);
       for (const crashes of [[130, 1999, 2000, 4021], [17], [5999], [777, 3333, 5555]]) {
-        const got = run(
-          records,
-          windowing,
-          crashes.map((at) => ({ at, flushEvery: 50 })),
-          50,
-        ).sources();
-        expect(got).toEqual(reference);
+        expect(run(seeded, windowing, crashes, 50).sources()).toEqual(reference);
       }
       // Flushing at other moments changes nothing either.
-      expect(run(records, windowing, [{ at: 2500, flushEvery: 7 }], 7).sources()).toEqual(reference);
+      expect(run(seeded, windowing, [2500], 7).sources()).toEqual(reference);
     });
   }
+
+  for (const kind of ['tumbling', 'hopping', 'session'] as const) {
+    it(`also when the watermark leaps past windows and their late retention in one step (${kind})`, () => {
+      const windowing = options({
+        kind,
+        allowedLatenessMs: 2 * MIN,
+        lateRetentionMs: 2 * MIN,
+        ...(kind === 'hopping' ? { sizeMs: 3 * MIN, hopMs: MIN } : {}),
+        ...(kind === 'session' ? { sessionGapMs: 30_000 } : {}),
+      });
+      const jumpy = stream(6000, 11, 30 * MIN);
+      const { records, floors, jumps } = jumpy;
+      // Enough leaps, by events and by floors, to matter.
+      expect(jumps.length).toBeGreaterThan(12);
+      expect(floors.size).toBeGreaterThan(4);
+      expect(jumps.length - floors.size).toBeGreaterThan(4);
+
+      const uninterrupted = run(jumpy, windowing, [], 50);
+      const reference = uninterrupted.sources();
+      expect(Object.keys(reference).length).toBeGreaterThan(30);
+      // Every window the watermark has passed by more than the late retention was written final.
+      let maxTs = Number.NEGATIVE_INFINITY;
+      for (const record of records) if (record.ok) maxTs = Math.max(maxTs, record.event.tsMs);
+      for (const floor of floors.values()) maxTs = Math.max(maxTs, floor + windowing.allowedLatenessMs);
+      const watermark = maxTs - windowing.allowedLatenessMs;
+      const forgotten = Object.values(reference).filter(
+        (doc) => Date.parse(doc.window_end) + windowing.lateRetentionMs <= watermark,
+      );
+      expect(forgotten.length).toBeGreaterThan(20);
+      for (const doc of forgotten) expect(doc.final, `${doc.window_start} ${doc.region}`).toBe(true);
+
+      // Crashes just before and after leaps and floors, and elsewhere.
+      const around = [jumps[2], jumps[5], jumps[9]].flatMap((at) => [(at as number) - 1, at as number]);
+      const floorAt = [...floors.keys()].slice(1, 4).flatMap((at) => [at, at + 1]);
+      for (const crashes of [around, floorAt, [17, 2999], [5999]]) {
+        const store = run(jumpy, windowing, crashes, 50);
+        expect(store.sources()).toEqual(reference);
+        // Once written final, a document is never written open again.
+        const final = new Set<string>();
+        for (const { id, doc } of store.sent) {
+          if (doc.final) final.add(id);
+          else expect(final.has(id), id).toBe(false);
+        }
+      }
+      expect(run(jumpy, windowing, [floorAt[0] as number, 4000], 7).sources()).toEqual(reference);
+    });
+  }
+
+  it('sweeps sessions at the same offsets in a replay that starts between two sweeps', () => {
+    // An idle floor moves the watermark into a new second (a sweep); the replay starts after it, at
+    // the first record of a new pane, and the next record raises the watermark within that second.
+    const windowing = options({
+      kind: 'session',
+      sessionGapMs: 1000,
+      allowedLatenessMs: 0,
+      lateRetentionMs: 3000,
+    });
+    const records = [
+      ev({ ts: T0 + 10_000, player: 'a' }),
+      ev({ ts: T0 + 61_500, player: 'c' }), // late: a closed session of its own, remembered until T0+65.5s
+      ev({ ts: T0 + 65_600, player: 'd' }), // no sweep in the first run (same second as the floor)
+      ev({ ts: T0 + 62_000, player: 'c' }), // late again, on c's remembered session
+    ];
+    const run = (crash: boolean) => {
+      const store = new DocStore();
+      let agg = new PartitionAggregator('t', 0, windowing);
+      agg.apply(0, records[0] as DecodeResult);
+      agg.advanceWatermark(T0 + 65_200);
+      agg.apply(1, records[1] as DecodeResult);
+      agg.apply(2, records[2] as DecodeResult);
+      const batch = store.flush(agg);
+      if (crash) {
+        agg = new PartitionAggregator('t', 0, windowing, batch.checkpoint);
+        expect(agg.startOffset).toBe(1);
+        agg.apply(1, records[1] as DecodeResult);
+        agg.apply(2, records[2] as DecodeResult);
+      }
+      agg.apply(3, records[3] as DecodeResult);
+      store.flush(agg);
+      return store.sources();
+    };
+    const reference = run(false);
+    expect(Object.values(reference).find((doc) => doc.player_id === 'c')).toMatchObject({
+      window_start: new Date(T0 + 61_500).toISOString(),
+      late_events: 2,
+      final: true,
+    });
+    expect(run(true)).toEqual(reference);
+  });
 
   it('replays from the first record of the oldest remembered window, with the watermark it had then', () => {
     const windowing = options({ allowedLatenessMs: MIN, lateRetentionMs: 2 * MIN });
