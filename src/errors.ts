@@ -20,6 +20,9 @@ export const ERROR_CODES = {
   ELASTICSEARCH_UNREACHABLE: { exitCode: 5, title: 'Elasticsearch is not reachable' },
   KIBANA_UNREACHABLE: { exitCode: 5, title: 'Kibana is not reachable' },
   SINK_FAILED: { exitCode: 7, title: 'The event sink failed' },
+  ENGINE_SETUP_FAILED: { exitCode: 9, title: 'The engine could not be set up' },
+  ENGINE_FAILED: { exitCode: 10, title: 'The engine failed' },
+  KAFKA_RECORDS_GONE: { exitCode: 8, title: 'Records the consumer needs are gone from Kafka' },
   INTERNAL: { exitCode: 70, title: 'Internal error (a bug in gapipe)' },
 } as const satisfies Record<string, { exitCode: number; title: string }>;
 

@@ -1,8 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DEFAULT_CONFIG_FILE, loadConfigFile } from '../src/config.js';
+import { closestKey, configProblems, DEFAULT_CONFIG_FILE, loadConfigFile } from '../src/config.js';
 import { GapipeError } from '../src/errors.js';
 import { resolveLabOptions } from '../src/lab/options.js';
 
@@ -103,25 +103,53 @@ describe('loadConfigFile', () => {
     const path = await write('shape.json', content);
     const error = loadError(path);
     expect(error.code).toBe('INVALID_CONFIG');
-    expect(error.message).toBe(`Config file ${path} must hold a JSON object`);
+    expect(error.message).toBe(
+      `Config file ${path}: the file must hold a JSON object like {"lab": {"partitions": 12}}`,
+    );
     expect(error.nextSteps).toContain('"lab"');
   });
 
-  it('fails for an unknown top-level key', async () => {
+  it('fails for a directory, saying so rather than "not valid JSON"', () => {
+    const error = loadError(dir);
+    expect(error.code).toBe('INVALID_CONFIG');
+    expect(error.message).toBe(`Config file ${dir} is a directory`);
+    expect(error.nextSteps).toContain(join(dir, DEFAULT_CONFIG_FILE));
+  });
+
+  it('names the closest known key for an unknown top-level key', async () => {
     const path = await write('top.json', { labs: {} });
     const error = loadError(path);
     expect(error.code).toBe('INVALID_CONFIG');
-    expect(error.message).toBe(`Config file ${path} has an unknown key 'labs'`);
-    expect(error.nextSteps).toContain("'lab'");
+    expect(error.message).toBe(`Config file ${path}: unknown key 'labs'`);
+    expect(error.nextSteps).toMatch(
+      /^Did you mean 'lab'\? Known top-level keys: lab \(the schema is .*gapipe\.config\.schema\.json\)$/,
+    );
   });
 
-  it('fails for an unknown key under lab, listing the known ones', async () => {
-    const path = await write('inner.json', { lab: { partition: 3 } });
+  it.each([
+    ['partition', 'partitions'],
+    ['Partitions', 'partitions'],
+    ['kafkaHeap', 'kafkaHeapMb'],
+    ['readyBudget', 'readyBudgetMs'],
+    ['service', 'services'],
+  ])('names the closest known key for lab.%s: %s', async (typo, closest) => {
+    const path = await write('inner.json', { lab: { [typo]: 3 } });
     const error = loadError(path);
-    expect(error.code).toBe('INVALID_CONFIG');
-    expect(error.message).toBe(`Config file ${path} has an unknown key 'lab.partition'`);
-    expect(error.nextSteps).toContain('partitions');
-    expect(error.nextSteps).toContain('readyBudgetMs');
+    expect(error.message).toBe(`Config file ${path}: unknown key 'lab.${typo}'`);
+    expect(error.nextSteps).toContain(`Did you mean '${closest}'?`);
+    // And every key that would be accepted there.
+    expect(error.nextSteps).toContain(
+      "Known keys under 'lab': name, services, partitions, bind, topic, ports, images, readyBudgetMs, elasticsearchHeapMb, kafkaHeapMb",
+    );
+  });
+
+  it('finds unknown keys under the per-service objects too', async () => {
+    const path = await write('ports.json', { lab: { ports: { kafak: 19092 } } });
+    const error = loadError(path);
+    expect(error.message).toBe(`Config file ${path}: unknown key 'lab.ports.kafak'`);
+    expect(error.nextSteps).toContain(
+      "Did you mean 'kafka'? Known keys under 'lab.ports': kafka, elasticsearch, kibana",
+    );
   });
 
   it.each([
@@ -132,7 +160,73 @@ describe('loadConfigFile', () => {
     const path = await write('lab.json', { lab });
     const error = loadError(path);
     expect(error.code).toBe('INVALID_CONFIG');
-    expect(error.message).toBe(`Config file ${path}: 'lab' must be an object`);
+    expect(error.message).toBe(
+      `Config file ${path}: 'lab' must be an object like {"partitions": 12}, got ${JSON.stringify(lab)}`,
+    );
+    expect(error.nextSteps).toContain("Change 'lab' to an object");
+  });
+
+  it.each([
+    [{ partitions: 0 }, "'lab.partitions' must be a whole number from 1 to 1000, like 12, got 0"],
+    [{ partitions: 2.5 }, "'lab.partitions' must be a whole number from 1 to 1000, like 12, got 2.5"],
+    [{ partitions: '12' }, '\'lab.partitions\' must be a whole number from 1 to 1000, like 12, got "12"'],
+    [
+      { ports: { kafka: 70000 } },
+      "'lab.ports.kafka' must be a port number from 1 to 65535, like 19092, got 70000",
+    ],
+    [
+      { images: { kafka: '' } },
+      '\'lab.images.kafka\' must be an image reference, like "apache/kafka:4.4.0", got ""',
+    ],
+    [
+      { name: 'My Lab' },
+      "'lab.name' must be 1-31 lowercase letters, digits, '-' or '_', starting with a letter or digit, like \"ci\", got \"My Lab\"",
+    ],
+    [{ topic: 'a b' }, '\'lab.topic\' must be 1-200 of a-z A-Z 0-9 . _ -, like "game-events", got "a b"'],
+    [
+      { services: ['kafka', 'zookeeper'] },
+      '\'lab.services[1]\' must be one of "kafka", "elasticsearch", "kibana", got "zookeeper"',
+    ],
+    [
+      { services: [] },
+      '\'lab.services\' must be a list of services from kafka, elasticsearch, kibana, like ["kafka", "elasticsearch"], got []',
+    ],
+    [{ kafkaHeapMb: 100 }, "'lab.kafkaHeapMb' must be a number of MiB from 256 to 32768, like 1024, got 100"],
+    [
+      { readyBudgetMs: { kibana: 5 } },
+      "'lab.readyBudgetMs.kibana' must be a number of milliseconds, at least 1000, like 120000, got 5",
+    ],
+    [
+      { bind: 'localhost' },
+      '\'lab.bind\' must be an IP address such as "127.0.0.1" or "0.0.0.0", got "localhost"',
+    ],
+  ])('reports %j against the file, with what was expected', async (lab, problem) => {
+    const path = await write('value.json', { lab });
+    const error = loadError(path);
+    expect(error.code).toBe('INVALID_CONFIG');
+    expect(error.message).toBe(`Config file ${path}: ${problem}`);
+    expect(error.nextSteps).toBeTruthy();
+  });
+
+  it('reports every problem at once, one line each', async () => {
+    const path = await write('many.json', {
+      lab: { partiton: 3, ports: { kafka: '19092', es: 19200 }, services: 'kafka', kafkaHeapMb: 10 },
+    });
+    const error = loadError(path);
+    expect(error.code).toBe('INVALID_CONFIG');
+    expect(error.message).toBe(`Config file ${path} has 5 problems`);
+    expect(error.details).toHaveLength(5);
+    const text = error.details.join('\n');
+    expect(text).toContain("unknown key 'lab.partiton' — did you mean 'partitions'?");
+    expect(text).toContain("unknown key 'lab.ports.es' — did you mean ");
+    expect(text).toContain(
+      '\'lab.ports.kafka\' must be a port number from 1 to 65535, like 19092, got "19092"',
+    );
+    expect(text).toContain("'lab.services' must be a list of services");
+    expect(text).toContain("'lab.kafkaHeapMb' must be a number of MiB from 256 to 32768");
+    // A value's line says what it must be once, not again as a fix.
+    expect(text).not.toContain('— change');
+    expect(error.nextSteps).toContain(`Fix each key listed above in ${path}`);
   });
 
   // A wrong type in the file must be reported against the file, not surface later as a confusing
@@ -148,6 +242,23 @@ describe('loadConfigFile', () => {
     expect(error).toBeInstanceOf(GapipeError);
     expect((error as GapipeError).code).toBe('INVALID_CONFIG');
     expect((error as GapipeError).message).toContain('lab.services');
+  });
+});
+
+describe('closestKey', () => {
+  it('picks the nearest by edit distance, ignoring case', () => {
+    expect(closestKey('kafkaheapmb', ['elasticsearchHeapMb', 'kafkaHeapMb'])).toBe('kafkaHeapMb');
+    expect(closestKey('prots', ['ports', 'images', 'partitions'])).toBe('ports');
+    expect(closestKey('x', [])).toBeUndefined();
+  });
+});
+
+describe('the shipped schema', () => {
+  it('accepts the README example', async () => {
+    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+    const block = /## Configuration[\s\S]*?```json\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    expect(configProblems(JSON.parse(block as string))).toEqual([]);
   });
 });
 

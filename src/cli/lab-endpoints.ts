@@ -11,7 +11,8 @@ import { Lab } from '../lab/lab.js';
 export const labEndpointFlag = {
   lab: Flags.string({
     description:
-      "Take Kafka's and Elasticsearch's endpoints from this lab (see `gapipe lab status`) [env: GAPIPE_LAB]",
+      // oclif shows the variable itself ([env: GAPIPE_LAB]) for a flag with `env`.
+      "Take Kafka's and Elasticsearch's endpoints from this lab (see `gapipe lab status`)",
     env: 'GAPIPE_LAB',
   }),
 };

@@ -14,8 +14,7 @@ const DEFAULT_ES_URL = CONSUME_DEFAULTS.esUrl;
 const MAX_WAIT_MS = 24 * 3_600_000;
 
 export default class Verify extends BaseCommand {
-  static override summary =
-    "Compare the consumer's aggregates in Elasticsearch with a simulator run's ground truth";
+  static override summary = "Compare the aggregates in Elasticsearch with a simulator run's ground truth";
   static override description =
     `Reads the 1-minute tumbling aggregate documents of one topic (--topic, default the manifest's run topic), sums them per (window, region, event_type) over partitions, and compares each cell with the ground truth written by \`gapipe simulate --manifest\`:
 

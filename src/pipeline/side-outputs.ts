@@ -30,6 +30,11 @@ export class SideOutputsPendingError extends RetryableStoreError {
   ) {
     super(
       `${records} late/dead-letter records not yet acknowledged by Kafka${reason === undefined ? '' : `: ${reason}`}`,
+      {
+        code: 'KAFKA_UNREACHABLE',
+        nextSteps:
+          'Check that Kafka is up (`gapipe lab status`), then start gapipe consume again: it resumes from its last checkpoint and sends these records again',
+      },
     );
   }
 }

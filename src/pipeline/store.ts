@@ -42,8 +42,31 @@ export interface AggregateStore {
   close(): Promise<void>;
 }
 
-/** A write the store could not make now but may later (unreachable, overloaded, timed out). */
-export class RetryableStoreError extends Error {}
+/** What to do about a store that stays away; nothing is lost, so waiting or restarting are both fine. */
+const STORE_NEXT_STEPS =
+  'Check that Elasticsearch is up (`gapipe lab status`, `gapipe lab logs elasticsearch`), then start gapipe consume again: it resumes from its last checkpoint and loses nothing';
+
+export interface RetryableStoreErrorOptions {
+  cause?: unknown;
+  /** Which service is away; default Elasticsearch. */
+  code?: 'ELASTICSEARCH_UNREACHABLE' | 'KAFKA_UNREACHABLE';
+  nextSteps?: string;
+}
+
+/**
+ * A write the store could not make now but may later (unreachable, overloaded, timed out). The
+ * consumer retries these; one that still escapes (the consumer stopped or gave up meanwhile) is what
+ * the user sees, so it is a GapipeError that names the service and what to do.
+ */
+export class RetryableStoreError extends GapipeError {
+  constructor(message: string, options: RetryableStoreErrorOptions = {}) {
+    super(options.code ?? 'ELASTICSEARCH_UNREACHABLE', message, {
+      cause: options.cause,
+      nextSteps: options.nextSteps ?? STORE_NEXT_STEPS,
+    });
+    this.name = 'RetryableStoreError';
+  }
+}
 
 export interface ElasticsearchStoreOptions {
   url: string;

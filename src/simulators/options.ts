@@ -88,6 +88,11 @@ export interface SimulateOptions {
   stages: RampStage[];
   /** What the user wrote for the rate, for the banner ("10ms per player" or "5000/s"). */
   rateDescription: string;
+  /**
+   * The rate was given as a total (--rate 5000/s): the description then only restates the target
+   * figure, and the banner leaves it out.
+   */
+  rateGivenAsTotal?: boolean;
   /** The run ends at this offset (event count permitting); undefined when only `events` bounds it. */
   durationMs: number | undefined;
   /** The run ends after this many records. */
@@ -271,6 +276,7 @@ export function resolveSimulateOptions(
   const rateInput = pick('rate');
   let startRate: number;
   let rateDescription: string;
+  let rateGivenAsTotal = false;
   if (rateInput) {
     const text = String(rateInput.value);
     const spec = parseRateSpec(text);
@@ -286,6 +292,7 @@ export function resolveSimulateOptions(
     }
     rateDescription =
       spec.kind === 'total' ? `${text.trim()} in total` : `one event every ${text.trim()} per player`;
+    rateGivenAsTotal = spec.kind === 'total';
   } else if (stages.length > 0) {
     startRate = 0;
     rateDescription = 'stages from 0/s';
@@ -444,6 +451,7 @@ export function resolveSimulateOptions(
     startRate,
     stages,
     rateDescription,
+    rateGivenAsTotal,
     durationMs,
     events,
     regions,

@@ -46,6 +46,8 @@ export interface SimulationStart {
   targetRate: number;
   peakTargetRate: number;
   rateDescription: string;
+  /** The rate was given as a total, so rateDescription only restates targetRate. */
+  rateGivenAsTotal?: boolean;
   stages: RampStage[];
   durationMs: number | undefined;
   events: number | undefined;
@@ -125,6 +127,7 @@ export async function simulate(options: SimulateOptions, deps: SimulateDeps = {}
       targetRate: schedule.rateAt(0) * share,
       peakTargetRate: schedule.peakRate * share,
       rateDescription: options.rateDescription,
+      rateGivenAsTotal: options.rateGivenAsTotal ?? false,
       stages: options.stages,
       durationMs: options.durationMs,
       events: options.events,

@@ -84,6 +84,14 @@ export function renderConsumeSummary(s: ConsumeSnapshot): string {
       ]);
     const table = renderTable(['partition', 'position', 'committed', 'lag', 'watermark'], rows);
     lines.push(...table.split('\n').map((line) => `  ${line}`));
+    // "committed 0" beside "lag 0" reads like a bug unless it is said what the committed offset is.
+    if (s.partitions.some((p) => p.committed < p.position)) {
+      lines.push(
+        chalk.dim(
+          `  committed: the offset Kafka holds for group ${s.group}, the consumer's replay point — the first record of the oldest window still open (windows stay open for the allowed lateness), which a restart reads again; lag counts from the position`,
+        ),
+      );
+    }
   }
   return `${lines.join('\n')}\n`;
 }

@@ -55,9 +55,9 @@ export function renderSimulateBanner(start: SimulationStart): string {
       `  target rate ${formatRate(start.targetRate)} at start, ramping ${stages} (peak ${formatRate(start.peakTargetRate)}), ${describeBound(start)}`,
     );
   } else {
-    lines.push(
-      `  target rate ${formatRate(start.targetRate)} (${start.rateDescription}), ${describeBound(start)}`,
-    );
+    // "50,000/s (50000/s in total)" says the same twice: a rate given per player is worth spelling out.
+    const given = start.rateGivenAsTotal ? '' : ` (${start.rateDescription})`;
+    lines.push(`  target rate ${formatRate(start.targetRate)}${given}, ${describeBound(start)}`);
   }
   lines.push(
     `  seed ${start.seed}${start.seedGiven ? '' : ` (random; add --seed ${start.seed} to repeat this stream)`} · event time from ${start.startTime} · run ${start.runId}`,
@@ -77,7 +77,12 @@ export function renderSimulateBanner(start: SimulationStart): string {
       '  unpaced (--no-pace): as fast as the sink accepts; intended times still follow the schedule',
     );
   if ((start.workers ?? 1) > 1 || start.shard) {
-    const threads = (start.workers ?? 1) > 1 ? `${start.workers} generator threads` : '';
+    const workers = start.workers ?? 1;
+    // Each thread has its own shard of the players, so its part of a steady rate is about an equal
+    // split; under stages it changes all the time, and unpaced the threads go as fast as they can.
+    const steady = start.stages.length === 0 && start.paced;
+    const each = steady ? ` (about ${formatRate(start.targetRate / workers)} each)` : '';
+    const threads = workers > 1 ? `${workers} generator threads${each}` : '';
     const shard = start.shard ? `shard ${start.shard.index}/${start.shard.count} of the stream` : '';
     lines.push(`  ${[threads, shard].filter(Boolean).join(' · ')}`);
   }

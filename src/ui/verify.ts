@@ -78,8 +78,40 @@ export function renderVerifyResult(result: VerifyResult, options: { maxRows?: nu
     lines.push('');
   }
 
+  if (!result.ok && result.otherRuns) lines.push(...renderOtherRuns(result));
   lines.push(renderVerdict(result));
   return `${lines.join('\n')}\n`;
+}
+
+function documents(n: number): string {
+  return `${formatCount(n)} ${n === 1 ? 'document' : 'documents'}`;
+}
+
+/** Why cells may differ when another run's documents are in the index, and what to do about it. */
+function renderOtherRuns(result: VerifyResult): string[] {
+  const other = result.otherRuns;
+  if (!other) return [];
+  const found: string[] = [];
+  if (other.docs > 0) {
+    const runs = other.runs
+      .slice(0, 3)
+      .map((r) => `${r.runId} (${formatCount(r.docs)})`)
+      .join(', ');
+    const more = other.runs.length > 3 ? ` and ${formatCount(other.runs.length - 3)} more` : '';
+    found.push(`${documents(other.docs)} hold events of another run: ${runs}${more}`);
+  }
+  if (other.outsideWindows > 0 && other.windows) {
+    const span = `${other.windows.from.slice(11, 16)}–${other.windows.to.slice(11, 16)}`;
+    found.push(
+      `${documents(other.outsideWindows)} ${other.outsideWindows === 1 ? 'lies' : 'lie'} outside this run's windows (${span} UTC)`,
+    );
+  }
+  return [
+    chalk.yellow(
+      `! Another run's events are in topic ${result.topic} and index ${result.index}: ${found.join('; ')}. The differences above are likely theirs, not the pipeline's.`,
+    ),
+    `${chalk.cyan('→')} Give each run a topic of its own (\`gapipe lab up --topic NAME\` creates it; then \`simulate --topic NAME\` and \`consume --topic NAME\`), or start from an empty topic and index (\`gapipe lab down --volumes\`, then \`gapipe lab up\`)`,
+  ];
 }
 
 function differenceRow(d: VerifyDifference): string[] {

@@ -29,9 +29,14 @@
  *   cell whose every record failed has no events to expect; without documents it is not "missing".
  *   These cells are listed as the producer's failures, never as the pipeline's differences.
  * Each differing field of a cell is one `VerifyDifference`; a cell with any of them is "differing".
+ *
+ * Documents of another run (`findOtherRuns`): every document carries the run id of its cell's first
+ * record, and the manifest its run's. Documents of the topic with another run id, or with a window
+ * outside the manifest's windows, hold records this manifest does not know about — usually an earlier
+ * `gapipe simulate` into the same topic — and explain differences that are not the pipeline's.
  */
 import type { AggregateDoc } from '../pipeline/types.js';
-import type { ManifestWindow } from '../simulators/manifest.js';
+import { type ManifestWindow, WINDOW_MS } from '../simulators/manifest.js';
 
 export const VERIFY_FIELDS = ['events', 'revenue_cents', 'duplicates', 'unique_players'] as const;
 export type VerifyField = (typeof VERIFY_FIELDS)[number];
@@ -409,4 +414,59 @@ function unexpectedCell(cell: Cell, sums: CellSums): VerifyDifference[] {
 
 function compareKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Documents in the index that another run wrote (in part): the likely reason for differences. */
+export interface OtherRunDocs {
+  /** Documents whose first record came from another run (another run id than the manifest's). */
+  docs: number;
+  /** Those runs, with how many documents each, most documents first. */
+  runs: Array<{ runId: string; docs: number }>;
+  /** Documents whose window lies outside the manifest's windows. */
+  outsideWindows: number;
+  /** The manifest's windows, first start to last end (ISO-8601). */
+  windows?: { from: string; to: string };
+}
+
+/**
+ * Evidence that documents of `docs` belong to another run than the manifest (`runId`, its run.runId):
+ * another run id on them, or a window before the manifest's first or after its last. Undefined when
+ * there is none. Documents without a run id (an engine that does not write one) count by window only.
+ */
+export function findOtherRuns(
+  runId: string | undefined,
+  windows: readonly ManifestWindow[],
+  docs: readonly AggregateDoc[],
+): OtherRunDocs | undefined {
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const window of windows) {
+    const start = Date.parse(normaliseWindowStart(window.window_start));
+    if (Number.isNaN(start)) continue;
+    first = Math.min(first, start);
+    last = Math.max(last, start);
+  }
+  const runs = new Map<string, number>();
+  let other = 0;
+  let outsideWindows = 0;
+  for (const doc of docs) {
+    if (runId !== undefined && doc.run_id !== undefined && doc.run_id !== runId) {
+      other++;
+      runs.set(doc.run_id, (runs.get(doc.run_id) ?? 0) + 1);
+    }
+    const start = Date.parse(normaliseWindowStart(doc.window_start));
+    if (windows.length > 0 && (start < first || start > last)) outsideWindows++;
+  }
+  if (other === 0 && outsideWindows === 0) return undefined;
+  const result: OtherRunDocs = {
+    docs: other,
+    runs: [...runs]
+      .map(([id, count]) => ({ runId: id, docs: count }))
+      .sort((a, b) => b.docs - a.docs || compareKeys(a.runId, b.runId)),
+    outsideWindows,
+  };
+  if (Number.isFinite(first)) {
+    result.windows = { from: new Date(first).toISOString(), to: new Date(last + WINDOW_MS).toISOString() };
+  }
+  return result;
 }

@@ -29,7 +29,10 @@ export interface AggregateReader {
 /** Documents per search request. */
 export const PAGE_SIZE = 5000;
 
-/** What the comparison needs; run_id, revenue_usd, last_offset and updated_at are left on the server. */
+/**
+ * What the comparison needs, and run_id to tell another run's documents; revenue_usd, last_offset and
+ * updated_at are left on the server.
+ */
 export const SOURCE_FIELDS = [
   'window_start',
   'window_end',
@@ -46,6 +49,7 @@ export const SOURCE_FIELDS = [
   'late_revenue_cents',
   'duplicates',
   'final',
+  'run_id',
 ] as const;
 
 // Not on _id: sorting by _id is disabled by default in Elasticsearch 8.

@@ -18,6 +18,8 @@ import {
 import {
   type AggregateComparison,
   compareAggregates,
+  findOtherRuns,
+  type OtherRunDocs,
   type ProducerFailedCell,
   type VerifyCellCounts,
   type VerifyDifference,
@@ -77,6 +79,11 @@ export interface VerifyResult {
   producerFailed?: ProducerFailedTotals;
   /** The cells those records belonged to, with how many each. */
   producerFailures?: ProducerFailedCell[];
+  /**
+   * Documents of the topic that another run wrote (another run id, or windows outside the
+   * manifest's): present when there are any, and then the likely reason for differences.
+   */
+  otherRuns?: OtherRunDocs;
   /** Reads made (1 without --wait). */
   attempts: number;
   /** From the first read to the start of the last one (0 without --wait). */
@@ -201,6 +208,8 @@ export async function verify(options: VerifyOptions, deps: VerifyDependencies): 
       comparison,
     });
     if (last) {
+      const runId = typeof manifest.run.runId === 'string' ? manifest.run.runId : undefined;
+      const otherRuns = findOtherRuns(runId, manifest.windows, docs);
       return {
         ok: comparison.ok,
         index: options.index,
@@ -220,6 +229,7 @@ export async function verify(options: VerifyOptions, deps: VerifyDependencies): 
           ...manifest.totals?.producerFailed,
         },
         producerFailures: comparison.producerFailures ?? [],
+        ...(otherRuns ? { otherRuns } : {}),
         attempts: attempt,
         waitedMs: readAt - started,
       };

@@ -92,6 +92,15 @@ describe('resolveSimulateOptions', () => {
     expect(resolve({ players: '1000', rate: '5000/s' }).startRate).toBe(5000);
   });
 
+  it('knows whether the rate was given as a total (the banner then shows the one figure)', () => {
+    expect(resolve({ rate: '5000/s' })).toMatchObject({ rateGivenAsTotal: true });
+    expect(resolve({ rate: '10ms' })).toMatchObject({
+      rateGivenAsTotal: false,
+      rateDescription: 'one event every 10ms per player',
+    });
+    expect(resolve({})).toMatchObject({ rateGivenAsTotal: false });
+  });
+
   it('bounds the run by --events, --duration or the stages', () => {
     expect(resolve({ events: '1000' })).toMatchObject({ events: 1000, durationMs: undefined });
     expect(resolve({ duration: '2m' })).toMatchObject({ events: undefined, durationMs: 120_000 });

@@ -142,6 +142,7 @@ describe('renderConsumeSummary', () => {
       '  ---------  --------  ---------  -----  ---------',
       '  0          60000     59500      1,000  16:25:00',
       '  1          60345     60000      234    -',
+      "  committed: the offset Kafka holds for group gapipe-agg, the consumer's replay point — the first record of the oldest window still open (windows stay open for the allowed lateness), which a restart reads again; lag counts from the position",
     ]);
   });
 

@@ -109,6 +109,47 @@ describe('renderSimulateBanner', () => {
     expect(lines).toContain('  ground truth → truth.json');
     expect(lines.some((line) => line.includes('unpaced'))).toBe(true);
   });
+
+  const steady: SimulationStart = {
+    ...start,
+    scenario: undefined,
+    players: 1000,
+    targetRate: 50_000,
+    peakTargetRate: 50_000,
+    stages: [],
+    durationMs: 60_000,
+    paced: true,
+  };
+
+  it('gives a total rate as one figure, not "50,000/s (50000/s in total)"', () => {
+    const lines = plain(
+      renderSimulateBanner({ ...steady, rateDescription: '50000/s in total', rateGivenAsTotal: true }),
+    ).split('\n');
+    expect(lines[1]).toBe('  target rate 50,000/s, for 1m');
+  });
+
+  it('spells out a rate given per player', () => {
+    const lines = plain(
+      renderSimulateBanner({
+        ...steady,
+        rateDescription: 'one event every 20ms per player',
+        rateGivenAsTotal: false,
+      }),
+    ).split('\n');
+    expect(lines[1]).toBe('  target rate 50,000/s (one event every 20ms per player), for 1m');
+  });
+
+  it('splits a steady paced rate over the generator threads, not a ramp or an unpaced run', () => {
+    const total = { ...steady, rateDescription: '50000/s in total', rateGivenAsTotal: true };
+    expect(plain(renderSimulateBanner({ ...total, workers: 4 }))).toContain(
+      '\n  4 generator threads (about 12,500/s each)\n',
+    );
+    expect(plain(renderSimulateBanner({ ...total, workers: 1 }))).not.toContain('generator threads');
+    expect(plain(renderSimulateBanner({ ...start, workers: 2 }))).toContain('\n  2 generator threads\n');
+    expect(plain(renderSimulateBanner({ ...total, paced: false, workers: 2 }))).toContain(
+      '\n  2 generator threads\n',
+    );
+  });
 });
 
 describe('renderSimulateSummary', () => {

@@ -11,8 +11,7 @@ import { renderBenchSummary } from '../../ui/bench.js';
 import { createBenchReporter } from '../../ui/bench-progress.js';
 
 export default class Bench extends BaseCommand {
-  static override summary =
-    'Run simulator and consumer(s) together under load: HDR latency, throughput, correctness';
+  static override summary = 'Run simulator and consumers under load: HDR latency, throughput, correctness';
   static override description = [
     "Uses the running lab (Kafka + Elasticsearch), creates a fresh topic and aggregates index for the run, starts --consumers consumer processes in one group and the simulator at the chosen load, and measures four latencies from each record's intended send time (produce-ack, delivery, sink, visible; warm-up excluded), and every second the throughput and the consumer lag.",
     'Target: --target auto (the default) benches the running lab, or — with no running lab — the same pipeline in-process (memory broker and store), and says so; --target lab reuses the lab or starts it with Docker; --brokers with --es bench any Kafka and Elasticsearch.',

@@ -6,8 +6,7 @@ import { Lab, type LabDownResult } from '../../lab/lab.js';
 import { createPlainLabReporter, renderLabDown } from '../../ui/lab.js';
 
 export default class LabDown extends BaseCommand {
-  static override summary =
-    'Stop and remove the lab: exactly the containers and network it created (and volumes with --volumes)';
+  static override summary = 'Remove the lab: exactly its containers and network (and volumes with --volumes)';
   static override description =
     `Finds the lab's containers, network and volumes by their gapipe labels and removes them; nothing without the lab's label is touched. Data volumes are kept unless --volumes is given. Needs Docker.`;
 

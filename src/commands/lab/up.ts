@@ -6,8 +6,7 @@ import { renderLabUp } from '../../ui/lab.js';
 import { createLabReporter } from '../../ui/lab-progress.js';
 
 export default class LabUp extends BaseCommand {
-  static override summary =
-    'Start the lab: Kafka (KRaft), Elasticsearch and Kibana in Docker, ready and provisioned';
+  static override summary = 'Start the lab in Docker: Kafka (KRaft), Elasticsearch and Kibana, provisioned';
   static override description =
     `Creates a labelled Docker network, volumes and one container per service, waits until each service answers its readiness check, then provisions the events topic (plus its -late and -dlq topics), the Elasticsearch index templates and the Kibana dashboard. Running it again on a healthy lab changes nothing. Ports are published on 127.0.0.1 only unless --bind says otherwise. Needs Docker.`;
 
