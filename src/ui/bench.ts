@@ -60,7 +60,10 @@ export function renderBenchBanner(start: BenchStart): string {
         ];
   lines.push(
     `  topic ${start.topic} (${plural(start.partitions, 'partition')}) → index ${start.index} · ${plural(start.consumers, 'consumer')}`,
-    `  ${formatCount(start.players)} players · target ${formatRate(start.targetRate)} (${start.rateDescription}) · ${
+    // A rate given per player is worth spelling out; "5,000/s (5000/s in total)" would say it twice.
+    `  ${formatCount(start.players)} players · target ${formatRate(start.targetRate)}${
+      start.rateDescription.includes('per player') ? ` (${start.rateDescription})` : ''
+    } · ${
       start.warmupMs > 0 ? `${formatDuration(start.warmupMs)} warm-up, then ` : ''
     }${formatDuration(start.durationMs)} measured · seed ${start.seed}`,
   );

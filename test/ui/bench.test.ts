@@ -241,6 +241,14 @@ describe('renderBenchBanner', () => {
     ]);
   });
 
+  it('gives a total rate once, and spells out a rate given per player', () => {
+    const total = plain(
+      renderBenchBanner({ ...start, targetRate: 5000, rateDescription: '5000/s in total' }),
+    );
+    expect(total).toContain('  1,000 players · target 5,000/s · 30s warm-up');
+    expect(total).not.toContain('in total');
+  });
+
   it('names the lab, brokers, Elasticsearch, topic and index for the lab target', () => {
     const text = plain(
       renderBenchBanner({
