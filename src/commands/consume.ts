@@ -94,6 +94,11 @@ export default class Consume extends BaseCommand {
     'max-unflushed': Flags.string({
       description: 'Records consumed but not yet written before fetching pauses [default: 500000]',
     }),
+    'kafka-client': Flags.string({
+      description:
+        'Kafka client of the consumer: gapipe (its own, the default) or kafkajs (kept for one release)',
+      env: 'GAPIPE_KAFKA_CLIENT',
+    }),
     'kafka-timeout': Flags.string({
       description:
         'How long Kafka may stay unreachable before the consumer gives up and exits with code 5 [default: 3m]',
@@ -129,6 +134,7 @@ export default class Consume extends BaseCommand {
       maxUnflushed: flags['max-unflushed'],
       sessionTimeout: flags['session-timeout'],
       kafkaTimeout: flags['kafka-timeout'],
+      kafkaClient: flags['kafka-client'],
     });
     try {
       return flags['bench-ipc']

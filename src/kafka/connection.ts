@@ -37,7 +37,15 @@ export class BrokerConnection {
   private readonly clientId: Buffer;
   private readonly pending = new Map<number, Pending>();
   private nextCorrelationId = 1;
-  private partial: Buffer | undefined;
+  /**
+   * Bytes of a response not complete yet, as they came. A Fetch response of several MiB arrives in
+   * 64 KiB chunks: joining them once, when the last one is there, keeps that linear (joining each
+   * chunk to what came before copies the response over and over).
+   */
+  private partial: Buffer[] = [];
+  private partialBytes = 0;
+  /** Size of the frame being collected in `partial` (4-byte length included), 0 while unknown. */
+  private partialNeeded = 0;
   private timeoutTimer: NodeJS.Timeout | undefined;
   private failure: Error | undefined;
   /** True once the broker has answered a request: it was not just a port that accepts and hangs up. */
@@ -153,9 +161,19 @@ export class BrokerConnection {
 
   private onData(incoming: Buffer): void {
     let chunk = incoming;
-    if (this.partial) {
-      chunk = Buffer.concat([this.partial, incoming]);
-      this.partial = undefined;
+    if (this.partialBytes > 0) {
+      this.partial.push(incoming);
+      this.partialBytes += incoming.length;
+      if (this.partialNeeded === 0 && this.partialBytes >= 4) {
+        const head = this.partial.length === 1 ? (this.partial[0] as Buffer) : Buffer.concat(this.partial);
+        this.partial = [head];
+        this.partialNeeded = 4 + head.readInt32BE(0);
+      }
+      if (this.partialNeeded === 0 || this.partialBytes < this.partialNeeded) return;
+      chunk = Buffer.concat(this.partial, this.partialBytes);
+      this.partial = [];
+      this.partialBytes = 0;
+      this.partialNeeded = 0;
     }
     let offset = 0;
     while (chunk.length - offset >= 4) {
@@ -173,7 +191,12 @@ export class BrokerConnection {
       this.answered = true;
       waiter.resolve(frame);
     }
-    if (offset < chunk.length) this.partial = chunk.subarray(offset);
+    if (offset < chunk.length) {
+      const rest = chunk.subarray(offset);
+      this.partial = [rest];
+      this.partialBytes = rest.length;
+      this.partialNeeded = rest.length >= 4 ? 4 + rest.readInt32BE(0) : 0;
+    }
   }
 
   /** One timer for all outstanding requests, set for the earliest deadline. */

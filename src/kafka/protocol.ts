@@ -118,8 +118,23 @@ export class RequestWriter {
     this.pos = this.buf.writeInt32BE(value, this.pos);
     return this;
   }
+  /** An INT64 from a number (exact up to 2^53). */
+  int64(value: number): this {
+    this.ensure(8);
+    this.pos = this.buf.writeBigInt64BE(BigInt(value), this.pos);
+    return this;
+  }
   boolean(value: boolean): this {
     return this.int8(value ? 1 : 0);
+  }
+  /** BYTES or NULLABLE_BYTES (null writes length -1). */
+  bytes(value: Uint8Array | null): this {
+    if (value === null) return this.int32(-1);
+    this.int32(value.length);
+    this.ensure(value.length);
+    this.buf.set(value, this.pos);
+    this.pos += value.length;
+    return this;
   }
   /** A STRING or NULLABLE_STRING (null writes length -1). */
   string(value: string | null): this {
@@ -173,6 +188,23 @@ export class ResponseReader {
     this.pos += length;
     return value;
   }
+  /** BYTES or NULLABLE_BYTES, as a view of the response (not copied); null for length -1. */
+  bytes(): Buffer | null {
+    const length = this.int32();
+    if (length < 0) return null;
+    if (this.pos + length > this.buf.length) throw new RangeError('truncated bytes');
+    const value = this.buf.subarray(this.pos, this.pos + length);
+    this.pos += length;
+    return value;
+  }
+  /** Where the next read starts. */
+  get position(): number {
+    return this.pos;
+  }
+  skip(bytes: number): void {
+    this.pos += bytes;
+  }
+  /** An ARRAY, or null for a null array (length -1). */
   array<T>(item: (reader: this) => T): T[] {
     const count = this.int32();
     const items: T[] = [];

@@ -87,6 +87,7 @@ export async function consume(options: ConsumeOptions, deps: ConsumeDeps = {}): 
       fromBeginning: options.fromBeginning,
       sessionTimeoutMs: options.sessionTimeoutMs,
       requiredTopics: [options.lateTopic, options.deadLetterTopic],
+      client: options.kafkaClient,
       ...(deps.logger ? { logger: deps.logger } : {}),
     });
   const store =

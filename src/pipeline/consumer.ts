@@ -39,6 +39,8 @@ import {
   type ConsumerTransport,
   headerText,
   type OutgoingRecord,
+  recordHeader,
+  recordHeaderNumber,
   type TransportBatch,
   type TransportRecord,
 } from './transport.js';
@@ -411,7 +413,9 @@ export class AggregationConsumer {
       try {
         state = await pending;
       } catch (error) {
-        this.fail(error);
+        // A store that is away only ends a restore once the partition was revoked or the consumer is
+        // stopping: nothing was applied, so whoever reads the partition next restores it.
+        if (!(error instanceof RetryableStoreError)) this.fail(error);
         return { seekTo: batch.records[0]?.offset ?? 0 };
       } finally {
         this.restoring.delete(partition);
@@ -434,11 +438,11 @@ export class AggregationConsumer {
       if (state.seeks > MAX_SEEKS) {
         this.fail(
           new GapipeError(
-            'INTERNAL',
-            `Partition ${partition} of ${this.options.topic}: offsets ${expected}–${first.offset - 1} cannot be read (deleted by retention?)`,
+            'KAFKA_RECORDS_GONE',
+            `Partition ${partition} of ${this.options.topic}: records ${expected}–${first.offset - 1} are no longer in Kafka (deleted by retention?), and the checkpoint in ${this.deps.store.description} needs them to rebuild its open windows`,
             {
               nextSteps:
-                'Write to a new --index, or raise the topic retention so a restart can re-read its open windows',
+                "Start over with a fresh --index (its windows are rebuilt from what Kafka still holds), and keep the topic's retention longer than the allowed lateness plus the longest time the consumer may be stopped",
             },
           ),
         );
@@ -456,7 +460,7 @@ export class AggregationConsumer {
     for (const record of batch.records) {
       if (record.offset < aggregator.startOffset) continue;
       const decoded = decodeEvent(record.value);
-      const runId = headerText(record.headers, 'gapipe-run-id');
+      const runId = recordHeader(record, 'gapipe-run-id');
       const outcome = aggregator.apply(record.offset, decoded, runId);
       if (outcome.kind === 'skipped') continue;
       if (outcome.replay) {
@@ -465,7 +469,7 @@ export class AggregationConsumer {
       }
       this.totals.consumed++;
       this.unflushedRecords++;
-      const intended = parseIntended(headerText(record.headers, 'gapipe-intended-ts'));
+      const intended = parseIntended(recordHeaderNumber(record, 'gapipe-intended-ts'));
       this.deps.observer?.delivered?.(intended, now);
       if (intended !== undefined) this.notePending(intended);
       this.sideEffects(outcome, decoded, record, partition, late, dead);
@@ -851,10 +855,8 @@ export class AggregationConsumer {
   }
 }
 
-function parseIntended(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  return Number.isFinite(value) ? value : undefined;
+function parseIntended(value: number | undefined): number | undefined {
+  return value !== undefined && Number.isFinite(value) ? value : undefined;
 }
 
 /** 45000 → "45s", 90000 → "1m30s", 180000 → "3m". */

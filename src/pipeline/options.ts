@@ -7,6 +7,7 @@ import { AGGREGATES_INDEX, EVENTS_INDEX } from '../lab/provision/elasticsearch.j
 import { deadLetterTopic, lateTopic } from '../lab/provision/topics.js';
 import { parseDurationMs, parseHttpUrl, parseBrokers as parseSharedBrokers } from '../options.js';
 import { CONSUMER_DEFAULTS, type ConsumerOptions } from './consumer.js';
+import { DEFAULT_KAFKA_CLIENT, KAFKA_CLIENTS, type KafkaClientName } from './transport.js';
 import { WINDOWING_DEFAULTS, type WindowingOptions } from './windows.js';
 
 export const CONSUME_DEFAULTS = {
@@ -17,6 +18,7 @@ export const CONSUME_DEFAULTS = {
   index: AGGREGATES_INDEX,
   rawIndex: EVENTS_INDEX,
   sessionTimeoutMs: 30_000,
+  kafkaClient: DEFAULT_KAFKA_CLIENT,
   ...CONSUMER_DEFAULTS,
 };
 
@@ -33,6 +35,8 @@ export interface ConsumeOptions extends ConsumerOptions {
   metricsPort: number | undefined;
   /** Stop once every owned partition has been caught up and silent this long. */
   exitIdleMs: number | undefined;
+  /** The Kafka client the consumer runs on. */
+  kafkaClient: KafkaClientName;
 }
 
 /** What flags give; undefined means "not given". */
@@ -59,6 +63,7 @@ export interface ConsumeInput {
   maxUnflushed?: string | undefined;
   sessionTimeout?: string | undefined;
   kafkaTimeout?: string | undefined;
+  kafkaClient?: string | undefined;
 }
 
 function duration(flag: string, text: string | undefined, fallback: number, min: number): number {
@@ -176,6 +181,14 @@ export function resolveConsumeOptions(input: ConsumeInput): ConsumeOptions {
       );
     }
   }
+  let kafkaClient = CONSUME_DEFAULTS.kafkaClient;
+  if (input.kafkaClient !== undefined) {
+    const given = input.kafkaClient.trim();
+    if (!(KAFKA_CLIENTS as readonly string[]).includes(given)) {
+      throw invalidFlag(`--kafka-client must be ${KAFKA_CLIENTS.join(' or ')}, got '${input.kafkaClient}'`);
+    }
+    kafkaClient = given as KafkaClientName;
+  }
   return {
     brokers: parseBrokers(input.brokers, CONSUME_DEFAULTS.brokers),
     topic,
@@ -203,5 +216,6 @@ export function resolveConsumeOptions(input: ConsumeInput): ConsumeOptions {
     fromBeginning,
     metricsPort,
     exitIdleMs: input.exitIdle === undefined ? undefined : duration('exit-idle', input.exitIdle, 0, 100),
+    kafkaClient,
   };
 }

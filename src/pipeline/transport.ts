@@ -1,11 +1,28 @@
 /**
  * The consumer's view of Kafka, small on purpose (OpenMessaging Benchmark's driver model): group
  * membership with assignment callbacks, batches per partition, pause/resume, seek, commits, and a
- * producer for the late and dead-letter topics. KafkaTransport is the real one (kafkajs); tests drive
- * the consumer through a fake.
+ * producer for the late and dead-letter topics. KafkaTransport is the real one, on one of two clients
+ * (`--kafka-client`): gapipe's own group consumer (src/kafka/consumer.ts, the default: it reads record
+ * batches straight from the fetch response, several times less CPU per record) or kafkajs (kept
+ * selectable for one release). Late and dead-letter records go out through kafkajs' producer with
+ * either: they are few, and its reconnect behaviour is what the consumer's retry loop was built on.
+ * Tests drive the consumer through a fake.
  */
 import { Kafka, type KafkaMessage, logLevel } from 'kafkajs';
 import { GapipeError } from '../errors.js';
+import { KafkaGroupConsumer } from '../kafka/consumer.js';
+import { CONSUMER_ERRORS } from '../kafka/consumer-protocol.js';
+import { KafkaBrokerError } from '../kafka/protocol.js';
+import { UnsupportedBatchError } from '../kafka/record-batch-reader.js';
+import { KafkaTransportError } from '../kafka/transport.js';
+import type { Logger } from '../log.js';
+
+const INCONSISTENT_GROUP_PROTOCOL = CONSUMER_ERRORS.INCONSISTENT_GROUP_PROTOCOL;
+
+/** The Kafka clients the consumer can run on. */
+export const KAFKA_CLIENTS = ['gapipe', 'kafkajs'] as const;
+export type KafkaClientName = (typeof KAFKA_CLIENTS)[number];
+export const DEFAULT_KAFKA_CLIENT: KafkaClientName = 'gapipe';
 
 /** Record headers as the client delivers them (read them with headerText). */
 export type TransportHeaders = Record<string, Buffer | string | Array<Buffer | string> | undefined>;
@@ -17,14 +34,33 @@ export function headerText(headers: TransportHeaders, name: string): string | un
   return first === undefined ? undefined : first.toString();
 }
 
+/** A record's header (first value) as text, through the record's own look-up when it has one. */
+export function recordHeader(record: TransportRecord, name: string): string | undefined {
+  return record.headerText ? record.headerText(name) : headerText(record.headers, name);
+}
+
+/** A record's header (first value) as `Number(text)` gives it; undefined when there is none. */
+export function recordHeaderNumber(record: TransportRecord, name: string): number | undefined {
+  if (record.headerNumber) return record.headerNumber(name);
+  const text = headerText(record.headers, name);
+  return text === undefined ? undefined : Number(text);
+}
+
 export interface TransportRecord {
-  offset: number;
-  key: Buffer | null;
-  value: Buffer | null;
+  readonly offset: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
   /** Converted to text only when read: most records need two of them, many need none. */
-  headers: TransportHeaders;
+  readonly headers: TransportHeaders;
   /** Broker timestamp, epoch ms. */
-  timestampMs: number;
+  readonly timestampMs: number;
+  /**
+   * One header's (first) value as text, without building `headers`: a transport that keeps records
+   * as bytes finds it there (read it with recordHeader).
+   */
+  headerText?(name: string): string | undefined;
+  /** The same header as `Number(text)` gives it, without making the string (see recordHeaderNumber). */
+  headerNumber?(name: string): number | undefined;
 }
 
 export interface TransportBatch {
@@ -91,6 +127,8 @@ export interface ConsumerTransport {
 const DISCONNECT_TIMEOUT_MS = 2000;
 
 export interface KafkaTransportOptions {
+  /** The client underneath; default DEFAULT_KAFKA_CLIENT. */
+  client?: KafkaClientName;
   brokers: string[];
   topic: string;
   group: string;
@@ -100,11 +138,247 @@ export interface KafkaTransportOptions {
   sessionTimeoutMs: number;
   /** Topics the consumer writes to (late, dead letter): checked at start. */
   requiredTopics?: string[];
+  /** Rebalances, retries (GAPIPE_DEBUG=1); gapipe's client only. */
+  logger?: Logger;
 }
 
+/** The Kafka transport on the client `options.client` names. */
 export class KafkaTransport implements ConsumerTransport {
+  private readonly client: ConsumerTransport;
+
+  constructor(options: KafkaTransportOptions) {
+    this.client =
+      (options.client ?? DEFAULT_KAFKA_CLIENT) === 'kafkajs'
+        ? new KafkajsTransport(options)
+        : new GapipeKafkaTransport(options);
+  }
+
+  get description(): string {
+    return this.client.description;
+  }
+  start(handlers: TransportHandlers): Promise<void> {
+    return this.client.start(handlers);
+  }
+  pause(partitions: number[]): void {
+    this.client.pause(partitions);
+  }
+  resume(partitions: number[]): void {
+    this.client.resume(partitions);
+  }
+  commit(offsets: Array<{ partition: number; offset: number }>): Promise<void> {
+    return this.client.commit(offsets);
+  }
+  produce(topic: string, records: OutgoingRecord[]): Promise<void> {
+    return this.client.produce(topic, records);
+  }
+  partitionCount(): Promise<number> {
+    return this.client.partitionCount();
+  }
+  stop(): Promise<void> {
+    return this.client.stop();
+  }
+}
+
+/**
+ * The producer for late and dead-letter records: kafkajs, a client of its own with few retries inside
+ * kafkajs (connect and metadata included), so that a send fails within seconds during an outage and
+ * the consumer's retry loop — backoff, outage budget, prompt stop — stays in charge.
+ */
+class SideOutputProducer {
+  private readonly producer;
+  private connected: Promise<void> | undefined;
+
+  constructor(options: KafkaTransportOptions) {
+    this.producer = new Kafka({
+      clientId: options.clientId ?? 'gapipe-consume',
+      brokers: options.brokers,
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: 3000,
+      retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 2000 },
+    }).producer({ allowAutoTopicCreation: false, idempotent: false });
+  }
+
+  async produce(topic: string, records: OutgoingRecord[]): Promise<void> {
+    try {
+      this.connected ??= this.producer.connect();
+      await this.connected;
+      await this.producer.send({ topic, acks: -1, messages: records });
+    } catch (error) {
+      // The next attempt starts from a fresh connection: kafkajs does not reconnect a producer whose
+      // connect failed, and one that was disconnected answers every send with "The producer is
+      // disconnected".
+      this.connected = undefined;
+      await this.producer.disconnect().catch(() => {});
+      throw error;
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.connected) await this.producer.disconnect().catch(() => {});
+  }
+}
+
+/** Resolves after `ms` at the latest (bounded waits in stop()). */
+function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  return Promise.race([promise.then(() => {}), timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The transport on gapipe's own group consumer (src/kafka/consumer.ts). */
+class GapipeKafkaTransport implements ConsumerTransport {
+  readonly description: string;
+  private readonly consumer: KafkaGroupConsumer;
+  private readonly sideOutputs: SideOutputProducer;
+  private stopped: Promise<void> | undefined;
+
+  constructor(private readonly options: KafkaTransportOptions) {
+    this.description = `kafka ${options.brokers.join(',')} ← ${options.topic} (group ${options.group})`;
+    this.consumer = new KafkaGroupConsumer({
+      brokers: options.brokers,
+      topic: options.topic,
+      group: options.group,
+      clientId: options.clientId ?? 'gapipe-consume',
+      fromBeginning: options.fromBeginning,
+      sessionTimeoutMs: options.sessionTimeoutMs,
+      heartbeatIntervalMs: Math.max(1000, Math.floor(options.sessionTimeoutMs / 10)),
+      // As kafkajs: members that are busy get a minute to join a rebalance.
+      rebalanceTimeoutMs: 60_000,
+      requiredTopics: options.requiredTopics ?? [],
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
+    this.sideOutputs = new SideOutputProducer(options);
+  }
+
+  async start(handlers: TransportHandlers): Promise<void> {
+    const brokers = this.options.brokers.join(',');
+    try {
+      await this.consumer.start({
+        ...handlers,
+        onFatal: (error) => handlers.onFatal(this.explain(error)),
+      });
+    } catch (error) {
+      if (error instanceof KafkaTransportError && error.reason === 'unknown-topic') {
+        const missing = error.message.split(', ');
+        if (missing.includes(this.options.topic)) {
+          throw new GapipeError('INVALID_FLAG', `Topic ${this.options.topic} does not exist on ${brokers}`, {
+            nextSteps: 'Create it (`gapipe lab up` creates game-events) or pass the right --topic',
+          });
+        }
+        throw new GapipeError('INVALID_FLAG', `Topic ${missing.join(', ')} does not exist on ${brokers}`, {
+          nextSteps:
+            'Late and malformed records go there: create it (`gapipe lab up` creates <topic>-late and <topic>-dlq), or pass --late-topic / --dlq-topic',
+        });
+      }
+      throw new GapipeError('KAFKA_UNREACHABLE', `Kafka is not reachable at ${brokers}`, {
+        cause: error,
+        nextSteps: 'Start the lab with `gapipe lab up`, or point --brokers (GAPIPE_BROKERS) at your cluster',
+      });
+    }
+  }
+
+  /** The failures a user can do something about, with what to do. */
+  private explain(error: Error): Error {
+    if (error instanceof UnsupportedBatchError) {
+      return new GapipeError('INVALID_FLAG', error.message, {
+        cause: error,
+        nextSteps: 'Run with --kafka-client kafkajs, or have the producer send uncompressed or gzip batches',
+      });
+    }
+    if (error instanceof KafkaBrokerError && error.code === INCONSISTENT_GROUP_PROTOCOL) {
+      return new GapipeError(
+        'INVALID_FLAG',
+        `Group ${this.options.group} has members on another Kafka client, which assigns partitions differently (${error.message})`,
+        { cause: error, nextSteps: 'Run every member of the group with the same --kafka-client' },
+      );
+    }
+    return error;
+  }
+
+  pause(partitions: number[]): void {
+    this.consumer.pause(partitions);
+  }
+
+  resume(partitions: number[]): void {
+    this.consumer.resume(partitions);
+  }
+
+  commit(offsets: Array<{ partition: number; offset: number }>): Promise<void> {
+    return this.consumer.commit(offsets);
+  }
+
+  async produce(topic: string, records: OutgoingRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    if (this.stopped)
+      throw new Error('the consumer is stopping: late/dead-letter records are no longer sent');
+    await this.sideOutputs.produce(topic, records);
+  }
+
+  partitionCount(): Promise<number> {
+    return this.consumer.partitionCount();
+  }
+
+  stop(): Promise<void> {
+    // While Kafka is down, leaving the group waits for answers that will not come: give up on it (the
+    // group drops this member after its session timeout anyway).
+    this.stopped ??= within(
+      Promise.all([this.consumer.stop(DISCONNECT_TIMEOUT_MS - 500), this.sideOutputs.disconnect()]),
+      DISCONNECT_TIMEOUT_MS,
+    );
+    return this.stopped;
+  }
+}
+
+/** How a kafkajs client connects and retries. */
+export interface KafkajsRetryPolicy {
+  /** Per connection attempt, ms. */
+  connectionTimeout: number;
+  retry: { retries: number; initialRetryTime: number; maxRetryTime: number };
+}
+
+/**
+ * How long a broker that is down (or a wrong --brokers) may keep `gapipe consume` waiting before its
+ * first answer: seconds, as for simulate. --kafka-timeout is for outages after a first contact.
+ */
+export const FIRST_CONTACT_BUDGET_MS = 10_000;
+
+/** Until Kafka has answered once: a few quick attempts, within FIRST_CONTACT_BUDGET_MS. */
+export const FIRST_CONTACT_POLICY: KafkajsRetryPolicy = {
+  connectionTimeout: 2500,
+  retry: { retries: 2, initialRetryTime: 250, maxRetryTime: 500 },
+};
+
+/** Once connected: a restarting broker comes back within tens of seconds, so keep trying that long. */
+export const RECONNECT_POLICY: KafkajsRetryPolicy = {
+  connectionTimeout: 3000,
+  retry: { retries: 12, initialRetryTime: 300, maxRetryTime: 5000 },
+};
+
+/**
+ * The longest a kafkajs client with `policy` tries to reach a broker that does not answer: every
+ * attempt's connection timeout, plus the waits between attempts as kafkajs computes them (each twice
+ * the last, up to 20% more by jitter, capped at maxRetryTime).
+ */
+export function worstCaseConnectMs(policy: KafkajsRetryPolicy): number {
+  const { retries, initialRetryTime, maxRetryTime } = policy.retry;
+  let wait = Math.min(initialRetryTime * 1.2, maxRetryTime);
+  let total = (retries + 1) * policy.connectionTimeout;
+  for (let i = 0; i < retries; i++) {
+    total += wait;
+    wait = Math.min(wait * 1.2 * 2, maxRetryTime);
+  }
+  return Math.ceil(total);
+}
+
+/** The transport on kafkajs' consumer. */
+class KafkajsTransport implements ConsumerTransport {
   readonly description: string;
   private readonly kafka: Kafka;
+  /** For the checks at start, the first contact: a broker that is down fails them in seconds. */
+  private readonly firstContact: Kafka;
   private readonly consumer;
   private readonly producer;
   private producerConnected: Promise<void> | undefined;
@@ -117,9 +391,13 @@ export class KafkaTransport implements ConsumerTransport {
       clientId: options.clientId ?? 'gapipe-consume',
       brokers: options.brokers,
       logLevel: logLevel.NOTHING,
-      connectionTimeout: 3000,
-      // A restarting broker comes back within tens of seconds: keep trying that long.
-      retry: { retries: 12, initialRetryTime: 300, maxRetryTime: 5000 },
+      ...RECONNECT_POLICY,
+    });
+    this.firstContact = new Kafka({
+      clientId: options.clientId ?? 'gapipe-consume',
+      brokers: options.brokers,
+      logLevel: logLevel.NOTHING,
+      ...FIRST_CONTACT_POLICY,
     });
     this.consumer = this.kafka.consumer({
       groupId: options.group,
@@ -129,7 +407,7 @@ export class KafkaTransport implements ConsumerTransport {
       // Larger fetches: kafkajs fetches and processes in turn, so each round trip should carry more.
       maxBytesPerPartition: 16 * 1024 * 1024,
       maxBytes: 64 * 1024 * 1024,
-      retry: { retries: 12, initialRetryTime: 300, maxRetryTime: 5000 },
+      retry: RECONNECT_POLICY.retry,
     });
     // A client of its own with few retries inside kafkajs (connect and metadata included), so that a
     // send fails within seconds during an outage and the consumer's retry loop — backoff, outage
@@ -145,7 +423,7 @@ export class KafkaTransport implements ConsumerTransport {
 
   async start(handlers: TransportHandlers): Promise<void> {
     const brokers = this.options.brokers.join(',');
-    const admin = this.kafka.admin();
+    const admin = this.firstContact.admin();
     try {
       await admin.connect();
       const topics = await admin.listTopics();
