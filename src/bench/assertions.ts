@@ -79,7 +79,11 @@ export function parseAssertion(text: string): Assertion {
   const match = /^([^<>=!\s]+)\s*(<=|>=|==|!=|=<|=>|<|>|=)\s*(.*)$/.exec(expression);
   if (!match) {
     if (/^[^<>=!\s]+$/.test(expression)) {
-      throw fail(`expected \`correct\` or a comparison like ${expression}<500ms (use <, <=, >, >= or ==)`);
+      // A metric without a comparison, or a word that is no metric at all: say which.
+      parseMetric(expression.toLowerCase(), fail);
+      throw fail(
+        `a metric needs a comparison and a value, e.g. ${expression}<… or ${expression}>=… (use <, <=, >, >= or ==)`,
+      );
     }
     throw fail('expected `correct` or <metric> <op> <value>, like delivery.p99<500ms');
   }

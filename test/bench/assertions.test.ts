@@ -183,7 +183,11 @@ describe('parseAssertion', () => {
       "--assert 'delivery.p99<-5ms': expected a number after <, got '-5ms'",
     );
     expect(parseError('delivery.p99').message).toBe(
-      "--assert 'delivery.p99': expected `correct` or a comparison like delivery.p99<500ms (use <, <=, >, >= or ==)",
+      "--assert 'delivery.p99': a metric needs a comparison and a value, e.g. delivery.p99<… or delivery.p99>=… (use <, <=, >, >= or ==)",
+    );
+    // A bare word that is no metric is not offered back as one ("nonsense<500ms").
+    expect(parseError('nonsense').message).toMatch(
+      /^--assert 'nonsense': unknown metric nonsense \(use correct, /,
     );
     expect(parseError('<5').message).toBe(
       "--assert '<5': expected `correct` or <metric> <op> <value>, like delivery.p99<500ms",
