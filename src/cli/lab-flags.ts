@@ -11,7 +11,9 @@ import {
 
 export const labNameFlag = {
   name: Flags.string({
-    description: 'Lab name; each lab has its own containers, network and volumes [env: GAPIPE_LAB]',
+    description:
+      'Lab name; each lab has its own containers, network and volumes (also --lab, as in the other commands) [env: GAPIPE_LAB]',
+    aliases: ['lab'],
   }),
   config: Flags.string({ description: 'Config file (default: ./gapipe.config.json) [env: GAPIPE_CONFIG]' }),
 };

@@ -40,3 +40,12 @@ describe('endpointsFromLab', () => {
     });
   });
 });
+
+describe('lab commands take --lab like every other command', () => {
+  it('parses --lab as the lab name', async () => {
+    const { Parser } = await import('@oclif/core');
+    const { labNameFlag } = await import('../../src/cli/lab-flags.js');
+    const parsed = await Parser.parse(['--lab', 'demo'], { flags: labNameFlag });
+    expect(parsed.flags.name).toBe('demo');
+  });
+});
