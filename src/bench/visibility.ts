@@ -23,6 +23,12 @@ export interface CellCountSource {
   counts(fromWindowMs: number): Promise<CellCounts>;
 }
 
+/**
+ * How far behind the newest window a fully seen cell is kept. Events are sent out of order by seconds,
+ * and events sent late on purpose are not tracked, so half an hour of event time is ample.
+ */
+const CELL_RETENTION_MS = 30 * 60_000;
+
 /** Regions and event types fit in 3 bits each (the generator packs them the same way). */
 const REGION_SLOTS = 8;
 const TYPE_SLOTS = 8;
@@ -36,13 +42,24 @@ function windowOfKey(key: number): number {
   return Math.floor(key / (REGION_SLOTS * TYPE_SLOTS)) * WINDOW_MS;
 }
 
-/** Intended send times of one cell's counting records, in rank order; `head` of them are visible. */
+/**
+ * Intended send times of one cell's counting records, in rank order: `base` records were seen and
+ * let go, then `head` of `times` are seen too. A cell lives as long as its window can get records: a
+ * count read later is of the whole cell, so the ranks already seen must be remembered.
+ */
 class CellQueue {
   times = new Float64Array(64);
   length = 0;
   head = 0;
+  base = 0;
 
   push(intendedMs: number): void {
+    if (this.head === this.length && this.length > 0) {
+      // Everything so far was seen: start over, keeping the count.
+      this.base += this.length;
+      this.head = 0;
+      this.length = 0;
+    }
     if (this.length === this.times.length) {
       const grown = new Float64Array(this.times.length * 2);
       grown.set(this.times);
@@ -55,6 +72,7 @@ class CellQueue {
 export class VisibilityTracker {
   private readonly cells = new Map<number, CellQueue>();
   private pendingCount = 0;
+  private newestWindowMs = Number.NEGATIVE_INFINITY;
   /** Records that became visible, by poll. */
   visible = 0;
 
@@ -69,6 +87,23 @@ export class VisibilityTracker {
     }
     cell.push(intendedMs);
     this.pendingCount++;
+    if (windowStart > this.newestWindowMs) {
+      this.newestWindowMs = windowStart;
+      this.forgetOldCells();
+    }
+  }
+
+  /** Cells fully seen whose window is far behind the newest event time: no counting record comes now. */
+  private forgetOldCells(): void {
+    const before = this.newestWindowMs - CELL_RETENTION_MS;
+    for (const [key, cell] of this.cells) {
+      if (cell.head === cell.length && windowOfKey(key) < before) this.cells.delete(key);
+    }
+  }
+
+  /** Cells held in memory (they follow the open windows, not the run's length). */
+  cellsHeld(): number {
+    return this.cells.size;
   }
 
   /** Records sent and not seen in Elasticsearch yet. */
@@ -100,13 +135,12 @@ export class VisibilityTracker {
     for (const [key, events] of counts) {
       const cell = this.cells.get(key);
       if (!cell) continue;
-      const covered = Math.min(events, cell.length);
+      const covered = Math.min(events - cell.base, cell.length);
       if (covered <= cell.head) continue;
       record(cell.times.subarray(cell.head, covered), covered - cell.head, atMs);
       this.pendingCount -= covered - cell.head;
       this.visible += covered - cell.head;
       cell.head = covered;
-      if (cell.head === cell.length) this.cells.delete(key);
     }
   }
 }

@@ -66,6 +66,38 @@ describe('VisibilityTracker', () => {
     expect(tracker.oldestPendingWindowMs()).toBeUndefined();
   });
 
+  it('remembers the ranks already seen: a record sent after its cell caught up waits for the count to pass it', () => {
+    const tracker = new VisibilityTracker();
+    const key = cellKey(W0, 0, 3);
+    tracker.sent(W0 + 1_000, 0, 3, 10);
+    tracker.sent(W0 + 2_000, 0, 3, 20);
+    const { seen, record } = collector();
+    tracker.apply(new Map([[key, 2]]), 100, record);
+    expect(tracker.pending()).toBe(0);
+    // The window is still open: one more record. The cell's count is still 2, so it is not visible yet.
+    tracker.sent(W0 + 3_000, 0, 3, 30);
+    tracker.apply(new Map([[key, 2]]), 200, record);
+    expect(tracker.pending()).toBe(1);
+    tracker.apply(new Map([[key, 3]]), 300, record);
+    expect(seen).toEqual([
+      { intended: [10, 20], at: 100 },
+      { intended: [30], at: 300 },
+    ]);
+    expect(tracker.pending()).toBe(0);
+  });
+
+  it('forgets fully seen cells half an hour of event time behind the newest window', () => {
+    const tracker = new VisibilityTracker();
+    tracker.sent(W0, 0, 0, 1);
+    tracker.apply(new Map([[cellKey(W0, 0, 0), 1]]), 2, () => {});
+    tracker.sent(W0 + 29 * 60_000, 0, 0, 2);
+    expect(tracker.cellsHeld()).toBe(2);
+    tracker.sent(W0 + 31 * 60_000, 0, 0, 3);
+    // The first cell is gone; the one 29 minutes back is pending and kept.
+    expect(tracker.cellsHeld()).toBe(2);
+    expect(tracker.oldestPendingWindowMs()).toBe(W0 + 29 * 60_000);
+  });
+
   it('keeps ranks of thousands of records per cell in order', () => {
     const tracker = new VisibilityTracker();
     for (let i = 0; i < 5_000; i++) tracker.sent(W0 + (i % 60_000), 2, 6, i);
