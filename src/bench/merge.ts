@@ -20,7 +20,7 @@ import { GapipeError } from '../errors.js';
 import { evaluateAssertions, parseAssertions } from './assertions.js';
 import { encodeHistogram, mergeHistograms, summarize } from './histograms.js';
 import { summarizeInstrument } from './instrument.js';
-import { renderReport } from './report.js';
+import { renderReport } from './report/index.js';
 import { type ResultFiles, readResult, writeResultFiles } from './results.js';
 import {
   type BenchResult,

@@ -43,7 +43,7 @@ import {
 import { encodeHistogram } from './histograms.js';
 import { InstrumentMeter, ProcessCpuProbe, summarizeInstrument, ThreadLoadProbe } from './instrument.js';
 import { Meter, type Reading, totalsOf } from './meter.js';
-import { renderReport } from './report.js';
+import { renderReport } from './report/index.js';
 import { type ResultFiles, writeResultFiles } from './results.js';
 import { CountingSink, consumerLag, SecondTicker } from './sampling.js';
 import { LatencyTaps } from './taps.js';

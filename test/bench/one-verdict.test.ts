@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { renderReport } from '../../src/bench/report.js';
+import { renderReport } from '../../src/bench/report/index.js';
 import { serializeResult, toJUnitXml } from '../../src/bench/results.js';
 import type { BenchResult } from '../../src/bench/types.js';
 import { renderBenchSummary } from '../../src/ui/bench.js';

@@ -1,6 +1,7 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { encodeIntoCompressedBase64 } from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
-import { latencyCurve, renderReport } from '../../src/bench/report.js';
+import { latencyCurve, renderReport } from '../../src/bench/report/index.js';
 import { LATENCY_KINDS } from '../../src/bench/types.js';
 import { newLatencyHistogram, sampleBenchResult } from './fixtures.js';
 
@@ -47,7 +48,9 @@ describe('renderReport', () => {
     result.histograms['produce-ack'] = encodeIntoCompressedBase64(histogram);
     const out = renderReport(result);
     const latency = plot(out, 'latency');
-    const yLabels = [...latency.matchAll(/<text class="tick" x="64"[^>]*>([^<]+)<\/text>/g)].map((m) => m[1]);
+    const yLabels = [...latency.matchAll(/<text class="tick"[^>]*text-anchor="end">([^<]+)<\/text>/g)].map(
+      (m) => m[1],
+    );
     expect(yLabels[0]).toBe('1');
     expect(latency).not.toContain('>0.001<');
     expect(out).toContain(
@@ -69,7 +72,7 @@ describe('renderReport', () => {
       { kind: 'produce-ack', dashed: true },
     ]);
     expect(html).toMatch(
-      /<li><svg class="line-swatch"[^>]*><line[^>]*stroke-dasharray="[^"]+"\/><\/svg>produce-ack<\/li>/,
+      /<li data-series="produce-ack"><svg class="line-swatch"[^>]*><line[^>]*stroke-dasharray="[^"]+"\/><\/svg>produce-ack <span class="figure">/,
     );
   });
 
@@ -283,6 +286,151 @@ describe('renderReport', () => {
 
   it('renders the same result to the same bytes', () => {
     expect(renderReport(sampleBenchResult())).toBe(html);
+  });
+
+  it('keeps the labels of the shaded stretches above the plot area, off the grid and the data', () => {
+    for (const name of ['throughput', 'lag', 'written', 'instrument', 'schedule']) {
+      const svg = plot(html, name);
+      const top = Number(/<rect class="frame" x="[\d.]+" y="([\d.]+)"/.exec(svg)?.[1]);
+      const labels = [...svg.matchAll(/<text class="warmup-label" x="[\d.]+" y="([\d.]+)"/g)].map((m) =>
+        Number(m[1]),
+      );
+      expect(labels.length, name).toBeGreaterThan(0);
+      for (const y of labels) expect(y, name).toBeLessThan(top);
+    }
+  });
+
+  it('gives each line of a legend the figure result.json has for it', () => {
+    const t = lab.summary.throughput;
+    const figures = Object.fromEntries(
+      [...html.matchAll(/<figure class="chart" data-chart="([^"]+)">[\s\S]*?<\/figure>/g)].map((m) => [
+        m[1],
+        m[0],
+      ]),
+    );
+    const entry = (chart: string, series: string) =>
+      new RegExp(`<li data-series="${series}">.*?<span class="figure">([^<]*)</span>`).exec(
+        figures[chart] ?? '',
+      )?.[1];
+    expect(entry('throughput', 'produced')).toBe(`${t.produced.toLocaleString('en-US')}/s`);
+    expect(entry('throughput', 'consumed')).toBe(`${Math.round(t.consumed).toLocaleString('en-US')}/s`);
+    expect(entry('throughput', 'target')).toBe('5,000/s');
+    expect(entry('latency', 'delivery')).toMatch(/^p99 [\d,.]+ ms$/);
+    expect(
+      Number(/p99 ([\d,.]+) ms/.exec(entry('latency', 'delivery') ?? '')?.[1]?.replace(/,/g, '')),
+    ).toBeCloseTo(lab.summary.latency.delivery.p99Ms, 0);
+    expect(entry('instrument', 'generator-busy')).toBe(
+      `mean ${Math.round(lab.summary.instrument.eluMean * 100)}%, max ${Math.round(lab.summary.instrument.eluMax * 100)}%`,
+    );
+  });
+
+  it('shows a consumer that fell behind: the peak marked as result.json has it, the drain, no target after the planned end', () => {
+    // 20 s planned (1 s warm-up), the consumer 9,000 records behind at 15 s, caught up 10 s after the end.
+    const base = sampleBenchResult({}, { seconds: 20, warmupSeconds: 1 });
+    const series = base.series.map((point) => ({
+      ...point,
+      lag: point.t <= 15 ? point.t * 600 : 9000 - (point.t - 15) * 600,
+    }));
+    for (let t = 21; t <= 32; t++) {
+      const last = series[series.length - 1];
+      if (last)
+        series.push({
+          ...last,
+          t,
+          produced: 0,
+          acknowledged: 0,
+          consumed: 1500,
+          lag: Math.max(0, 9000 - (t - 15) * 600),
+        });
+    }
+    const result = { ...base, series, summary: { ...base.summary, maxLag: 9000 } };
+    const out = renderReport(result);
+
+    const lag = plot(out, 'lag');
+    expect(lag).toContain('>most while measured: 9,000 records (1.8 s of load) at 15 s</text>');
+    expect(out).toContain(
+      '<dt>Consumer lag</dt><dd>9,000 records at most <span class="muted">(1.8 s of load, at 15 s)</span>; caught up 10 s after the planned end</dd>',
+    );
+    // The target stops at the planned end (20 s): nothing is due in the drain.
+    const throughput = seriesPoints(plot(out, 'throughput'));
+    expect(throughput.target).toBe(20);
+    expect(throughput.produced).toBe(32);
+
+    const still = renderReport({
+      ...result,
+      series: series.map((point) => ({ ...point, lag: Math.max(point.lag, 100) })),
+    });
+    expect(still).toContain('; still 100 records behind when the run ended</dd>');
+    // A run that kept up says nothing about a drain; one without any lag says so on the plot.
+    expect(html).not.toContain('caught up');
+    const none = renderReport({
+      ...result,
+      series: series.map((point) => ({ ...point, lag: 0 })),
+      summary: { ...result.summary, maxLag: 0 },
+    });
+    expect(plot(none, 'lag')).toContain('>no lag at any measured second</text>');
+    expect(plot(none, 'lag')).not.toContain('most while measured');
+  });
+
+  it('does not stretch a little lag over the whole plot', () => {
+    const result = sampleBenchResult({}, { seconds: 20, warmupSeconds: 1 });
+    const series = result.series.map((point) => ({ ...point, lag: point.t === 9 ? 28 : 0 }));
+    const out = renderReport({ ...result, series, summary: { ...result.summary, maxLag: 28 } });
+    const ticks = [
+      ...plot(out, 'lag').matchAll(/<text class="tick"[^>]*text-anchor="end">([^<]+)<\/text>/g),
+    ].map((m) => m[1]);
+    // At 5,000/s, at least a fifth of a second of load: 28 records stay a small bump.
+    expect(ticks.at(-1)).toBe('1k');
+    expect(plot(out, 'lag')).toContain('>most while measured: 28 records (6 ms of load) at 9 s</text>');
+  });
+
+  it('keeps a catch-up spike from flattening the load, writing its figure at the top', () => {
+    const result = sampleBenchResult({}, { seconds: 20, warmupSeconds: 1 });
+    const series = result.series.map((point) => (point.t === 12 ? { ...point, consumed: 47_962 } : point));
+    const throughput = plot(renderReport({ ...result, series }), 'throughput');
+    const ticks = [...throughput.matchAll(/<text class="tick"[^>]*text-anchor="end">([^<]+)<\/text>/g)].map(
+      (m) => m[1],
+    );
+    // The axis stops at twice the load (5,000/s), not at 48k where 5,000/s would be a flat line.
+    expect(ticks.at(-1)).toBe('12.5k');
+    expect(throughput).toContain('>consumed 47,962/s</text>');
+    expect(plot(html, 'throughput')).not.toContain('class="clipped"');
+  });
+
+  it('leaves a gap where seconds are missing from the series, instead of drawing through it', () => {
+    const result = sampleBenchResult({}, { seconds: 25, warmupSeconds: 1 });
+    const series = result.series.filter((point) => ![16, 18, 19].includes(point.t));
+    const out = renderReport({ ...result, series });
+    for (const name of ['lag', 'written', 'throughput', 'instrument', 'schedule']) {
+      const paths = [
+        ...plot(out, name).matchAll(/<path class="line[^"]*" data-series="([^"]+)"[^>]*\sd="([^"]*)"/g),
+      ];
+      expect(paths.length, name).toBeGreaterThan(0);
+      // Three stretches: up to 15, 17, from 20 on.
+      for (const [, series, d] of paths) expect(d?.match(/M/g), `${name} ${series}`).toHaveLength(3);
+    }
+    // A rate read after a gap is the mean over it: drawn flat across it, from 17 back to 15 s.
+    const written = /data-series="written"[^>]*\sd="([^"]+)"/.exec(plot(out, 'written'))?.[1] ?? '';
+    const step = written
+      .split('M')[2]
+      ?.split('L')
+      .slice(0, 2)
+      .map((xy) => xy.split(',')[1]);
+    expect(step?.[0]).toBe(step?.[1]);
+    expect(out).toContain('Seconds without a reading of their own: 16, 18–19');
+    expect(html).not.toContain('Seconds without a reading');
+  });
+
+  it('keeps the plotting kit free of anything about benchmarks', () => {
+    const dir = new URL('../../src/bench/report/plot/', import.meta.url);
+    const files = readdirSync(dir).filter((file) => file.endsWith('.ts'));
+    expect(files.length).toBeGreaterThan(3);
+    for (const file of files) {
+      const text = readFileSync(new URL(file, dir), 'utf8');
+      const imports = [...text.matchAll(/from '([^']+)'/g)].map((m) => m[1]);
+      for (const from of imports)
+        expect(from, `${file} imports ${from}`).toMatch(/^(\.\/[\w-]+|\.\.\/format)\.js$/);
+    }
   });
 
   it('copes with a run that has no per-second data', () => {
