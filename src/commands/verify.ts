@@ -24,6 +24,7 @@ export default class Verify extends BaseCommand {
 - unique players: equal when the cell has no late events. With late events only a bound holds, found ≤ expected ≤ found + late events: such cells are "bounded", not differences.
 - A manifest cell without documents is "missing"; documents the manifest does not list are "unexpected".
 - Documents not yet final are counted but not held against the result.
+- An engine that leaves out the optional fields (docs/engines.md) is compared without them, and a note says so: no \`duplicates\` on any document, duplicates are not compared; no \`late_events\` on any document, a cell the simulator sent late events into may be short by at most those events (revenue at most the expected, unique players a bound) and is then "bounded"; no \`final\`, every document counts as not final.
 - Records the simulator's producer gave up on are already taken out of the manifest's counts; their cells are listed as the producer's failures (unique players there are checked as a bound), never as the pipeline's differences.
 
 A run sharded over machines (\`gapipe simulate --shard I/N\`) writes one manifest per shard: pass them all (--manifest a.json --manifest b.json …) and they are combined into the run's ground truth, after checking they are the shards of one run (same run id, seed and split; every shard once).

@@ -37,8 +37,12 @@ export function renderVerifyResult(result: VerifyResult, options: { maxRows?: nu
   );
   const { expected, actual } = result.totals;
   const late = actual.lateEvents > 0 ? ` (${formatCount(actual.lateEvents)} of them late)` : '';
+  const omitted = result.omittedFields ?? [];
+  const duplicates = omitted.includes('duplicates')
+    ? `duplicates not reported / ${formatCount(expected.duplicates)}`
+    : `duplicates ${formatCount(actual.duplicates)} / ${formatCount(expected.duplicates)}`;
   lines.push(
-    `  found / expected: events ${formatCount(actual.events)} / ${formatCount(expected.events)}${late} · revenue ${formatCents(actual.revenueCents)} / ${formatCents(expected.revenueCents)} · duplicates ${formatCount(actual.duplicates)} / ${formatCount(expected.duplicates)}`,
+    `  found / expected: events ${formatCount(actual.events)} / ${formatCount(expected.events)}${late} · revenue ${formatCents(actual.revenueCents)} / ${formatCents(expected.revenueCents)} · ${duplicates}`,
   );
   const failed = result.producerFailed;
   if (failed && failed.records > 0) {
@@ -56,7 +60,9 @@ export function renderVerifyResult(result: VerifyResult, options: { maxRows?: nu
       ),
     );
   }
-  if (result.notFinal > 0) {
+  for (const note of result.notes ?? []) lines.push(chalk.dim(`  note: ${note}`));
+  // An engine that never writes `final` has every document "not final": its note says so already.
+  if (result.notFinal > 0 && !omitted.includes('final')) {
     lines.push(
       chalk.dim(
         `  ${formatCount(result.notFinal)} documents not final yet (a window stays open until the watermark passes it, by default 10 minutes of event time later)`,
@@ -116,10 +122,14 @@ function renderOtherRuns(result: VerifyResult): string[] {
 
 function differenceRow(d: VerifyDifference): string[] {
   let actual = formatCount(d.actual);
-  if (d.kind === 'bound') actual = `${formatCount(d.actual)}..${formatCount(d.actualMax ?? d.actual)}`;
+  if (d.kind === 'bound' && d.actualMax !== undefined) actual = `${actual}..${formatCount(d.actualMax)}`;
   else if (d.late) actual = `${actual} (${formatCount(d.late)} late)`;
   const kind = d.kind === 'bound' ? 'outside bound' : d.kind;
-  return [d.window_start, d.region, d.event_type, d.field, formatCount(d.expected), actual, kind];
+  const expected =
+    d.expectedMin !== undefined && d.expectedMin !== d.expected
+      ? `${formatCount(d.expectedMin)}..${formatCount(d.expected)}`
+      : formatCount(d.expected);
+  return [d.window_start, d.region, d.event_type, d.field, expected, actual, kind];
 }
 
 function renderVerdict(result: VerifyResult): string {

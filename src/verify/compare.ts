@@ -28,6 +28,21 @@
  *   (with late events: A.unique_players ≤ U ≤ A.unique_players + A.late_events for some such U). A
  *   cell whose every record failed has no events to expect; without documents it is not "missing".
  *   These cells are listed as the producer's failures, never as the pipeline's differences.
+ * - Optional document fields (docs/engines.md, "What is optional"): whether the engine writes one is
+ *   decided per read, over all the documents compared — if any carries it, the engine reports it and a
+ *   document without it counts as 0; if none does (and there are documents), the engine leaves it out,
+ *   and `omittedFields` and `notes` say so:
+ *   - duplicates left out: the duplicates field is not compared.
+ *   - late_events left out: the engine drops late events without counting them, so a cell the
+ *     simulator sent late events into (M.late_events > 0) may come out short by at most those events.
+ *     Let S = M.events − A.events, the events missing. events: M.events − M.late_events ≤ A.events ≤
+ *     M.events. revenue: A.revenue_cents ≤ M.revenue_cents, and equal when S = 0 — the manifest does
+ *     not record what the late events were worth, so with S > 0 the only lower bound is 0. unique
+ *     players: A.unique_players ≤ M.unique_players ≤ A.unique_players + min(S, M.late_events). A cell
+ *     short within these bounds is "bounded"; outside them its field is a `bound` difference (with
+ *     `expectedMin`). A cell whose every event was late may have no documents at all: it is bounded,
+ *     not missing. Cells without injected late events are compared exactly.
+ *   - final left out: every document counts as not final, which is informational anyway.
  * Each differing field of a cell is one `VerifyDifference`; a cell with any of them is "differing".
  *
  * Documents of another run (`findOtherRuns`): every document carries the run id of its cell's first
@@ -41,10 +56,24 @@ import { type ManifestWindow, WINDOW_MS } from '../simulators/manifest.js';
 export const VERIFY_FIELDS = ['events', 'revenue_cents', 'duplicates', 'unique_players'] as const;
 export type VerifyField = (typeof VERIFY_FIELDS)[number];
 
+/** The optional fields of an aggregates document that decide how cells are compared. */
+export const OPTIONAL_DOC_FIELDS = ['duplicates', 'late_events', 'final'] as const;
+export type OptionalDocField = (typeof OPTIONAL_DOC_FIELDS)[number];
+
+/** What verify says about each optional field the engine leaves out (`AggregateComparison.notes`). */
+export const OMITTED_FIELD_NOTES: Record<OptionalDocField, string> = {
+  duplicates: 'the engine does not report duplicates: not compared',
+  late_events:
+    'the engine does not report late events: a cell the simulator sent late events into may be short by at most those events (revenue: at most the expected; unique players: a bound), and is then counted as bounded',
+  final:
+    'the engine does not mark documents final: every document counts as not final, which is never a difference',
+};
+
 /**
  * mismatch: both sides have the cell and the field differs. missing: the manifest has the cell, the
- * index does not. unexpected: the other way round. bound: unique players outside the bound allowed
- * by late events.
+ * index does not. unexpected: the other way round. bound: a field outside the range it is allowed —
+ * unique players beyond what late events or producer failures allow, or (for an engine that does not
+ * report late events) events or revenue outside what the cell's injected late events allow.
  */
 export type DifferenceKind = 'mismatch' | 'missing' | 'unexpected' | 'bound';
 
@@ -63,7 +92,10 @@ export interface VerifyDifference {
   late?: number;
   /** `bound` differences: the upper bound (actual unique players + late events). */
   actualMax?: number;
-  /** `bound` differences in a cell with producer failures: the lowest unique-player count the manifest allows. */
+  /**
+   * `bound` differences: the lowest count the manifest allows — unique players in a cell with producer
+   * failures; events and revenue_cents in a cell with late events the engine does not report.
+   */
   expectedMin?: number;
   kind: DifferenceKind;
 }
@@ -75,7 +107,10 @@ export interface VerifyCellCounts {
   matching: number;
   /** Cells with at least one difference; includes missing and unexpected ones. */
   differing: number;
-  /** Matching cells whose unique players could only be checked against a bound (late events, producer failures). */
+  /**
+   * Matching cells that could only be checked against a bound: unique players with late events or
+   * producer failures; events, revenue and unique players short by late events the engine dropped uncounted.
+   */
   bounded: number;
   missing: number;
   unexpected: number;
@@ -129,6 +164,19 @@ export interface AggregateComparison {
   differences: VerifyDifference[];
   /** Cells with producer failures, sorted like the differences. */
   producerFailures?: ProducerFailedCell[];
+  /**
+   * Optional fields no compared document carries (in `OPTIONAL_DOC_FIELDS` order): the engine leaves
+   * them out, and the comparison adapts as this module's header says. Empty when there are no documents.
+   */
+  omittedFields: OptionalDocField[];
+  /** One line per omitted field, saying what verify did instead (`OMITTED_FIELD_NOTES`). */
+  notes: string[];
+}
+
+/** Which optional fields the engine writes, decided once per read. */
+interface EngineReports {
+  duplicates: boolean;
+  lateEvents: boolean;
 }
 
 /** The sums of one cell's documents. */
@@ -161,6 +209,17 @@ function cellKey(windowStart: string, region: string, eventType: string): string
 }
 
 /**
+ * The optional fields none of `docs` carries (null counts as absent). With no documents there is
+ * nothing to tell from, and none is taken as left out.
+ */
+export function omittedDocFields(docs: readonly AggregateDoc[]): OptionalDocField[] {
+  if (docs.length === 0) return [];
+  return OPTIONAL_DOC_FIELDS.filter((field) =>
+    docs.every((doc) => (doc as Partial<AggregateDoc>)[field] === undefined || doc[field] === null),
+  );
+}
+
+/**
  * Compares the documents of one topic (tumbling windows of the manifest's size, already filtered)
  * with the manifest's windows by the rules in this module's header.
  */
@@ -168,6 +227,11 @@ export function compareAggregates(
   windows: readonly ManifestWindow[],
   docs: readonly AggregateDoc[],
 ): AggregateComparison {
+  const omittedFields = omittedDocFields(docs);
+  const reports: EngineReports = {
+    duplicates: !omittedFields.includes('duplicates'),
+    lateEvents: !omittedFields.includes('late_events'),
+  };
   const expected = new Map<string, { cell: Cell; window: ManifestWindow }>();
   for (const window of windows) {
     const cell = {
@@ -260,14 +324,23 @@ export function compareAggregates(
       cells.producerFailed = (cells.producerFailed ?? 0) + 1;
       producerFailures.push({ ...manifest.cell, records: failedRecords });
     }
+    const lateOnly = manifest && !found ? allowedAbsent(manifest.cell, manifest.window, reports) : undefined;
     if (manifest && found) {
-      ({ differences: cellDifferences, bounded } = compareCell(manifest.cell, manifest.window, found.sums));
+      ({ differences: cellDifferences, bounded } = compareCell(
+        manifest.cell,
+        manifest.window,
+        found.sums,
+        reports,
+      ));
     } else if (manifest && nothingArrived(manifest.window)) {
       // Every record of the cell failed in the producer: no documents is the right answer.
       cellDifferences = [];
+    } else if (lateOnly) {
+      cellDifferences = [];
+      bounded = lateOnly.bounded;
     } else if (manifest) {
       cells.missing++;
-      cellDifferences = missingCell(manifest.cell, manifest.window);
+      cellDifferences = missingCell(manifest.cell, manifest.window, reports);
     } else {
       const { cell, sums } = found as { cell: Cell; sums: CellSums };
       cells.unexpected++;
@@ -290,7 +363,32 @@ export function compareAggregates(
     notFinal,
     differences,
     producerFailures,
+    omittedFields,
+    notes: omittedFields.map((field) => OMITTED_FIELD_NOTES[field]),
   };
+}
+
+const NO_DOCUMENTS: CellSums = {
+  events: 0,
+  lateEvents: 0,
+  revenueCents: 0,
+  lateRevenueCents: 0,
+  duplicates: 0,
+  uniquePlayers: 0,
+};
+
+/**
+ * A manifest cell without documents that an engine dropping late events uncounted may rightly leave
+ * unwritten (all its events were late): the comparison with nothing found, when it holds.
+ */
+function allowedAbsent(
+  cell: Cell,
+  window: ManifestWindow,
+  reports: EngineReports,
+): { bounded: boolean } | undefined {
+  if (reports.lateEvents || window.late_events === 0) return undefined;
+  const { differences, bounded } = compareCell(cell, window, NO_DOCUMENTS, reports);
+  return differences.length === 0 ? { bounded } : undefined;
 }
 
 /** A cell of producer failures only: none of its records reached Kafka. */
@@ -302,10 +400,14 @@ function compareCell(
   cell: Cell,
   window: ManifestWindow,
   sums: CellSums,
+  reports: EngineReports,
 ): { differences: VerifyDifference[]; bounded: boolean } {
   const differences: VerifyDifference[] = [];
+  // Late events the engine may have dropped without a trace: only where the simulator sent some.
+  const uncountedLate = reports.lateEvents ? 0 : window.late_events;
   const events = sums.events + sums.lateEvents;
-  if (events !== window.events) {
+  const eventsMin = window.events - uncountedLate;
+  if (events > window.events || events < eventsMin) {
     differences.push({
       ...cell,
       field: 'events',
@@ -313,11 +415,17 @@ function compareCell(
       actual: events,
       accepted: sums.events,
       late: sums.lateEvents,
-      kind: 'mismatch',
+      ...(uncountedLate > 0
+        ? { expectedMin: eventsMin, kind: 'bound' as const }
+        : { kind: 'mismatch' as const }),
     });
   }
+  // Events missing within the allowance (more is already a difference above).
+  const droppedLate = Math.min(uncountedLate, Math.max(0, window.events - events));
   const revenue = sums.revenueCents + sums.lateRevenueCents;
-  if (revenue !== window.revenue_cents) {
+  // The manifest does not record what the late events were worth: with some missing, any shortfall fits.
+  const revenueMin = droppedLate > 0 ? 0 : window.revenue_cents;
+  if (revenue > window.revenue_cents || revenue < revenueMin) {
     differences.push({
       ...cell,
       field: 'revenue_cents',
@@ -325,10 +433,12 @@ function compareCell(
       actual: revenue,
       accepted: sums.revenueCents,
       late: sums.lateRevenueCents,
-      kind: 'mismatch',
+      ...(uncountedLate > 0
+        ? { expectedMin: revenueMin, kind: 'bound' as const }
+        : { kind: 'mismatch' as const }),
     });
   }
-  if (sums.duplicates !== window.duplicates) {
+  if (reports.duplicates && sums.duplicates !== window.duplicates) {
     differences.push({
       ...cell,
       field: 'duplicates',
@@ -338,10 +448,12 @@ function compareCell(
     });
   }
   const failed = window.producer_failed ?? 0;
-  const bounded = sums.lateEvents > 0 || failed > 0;
+  // Events whose players may be missing from the count: counted late, or dropped late uncounted.
+  const late = sums.lateEvents + droppedLate;
+  const bounded = late > 0 || failed > 0;
   if (bounded) {
     // Two ranges for the true count: [found, found + late] and [expected − failed, expected].
-    const max = sums.uniquePlayers + sums.lateEvents;
+    const max = sums.uniquePlayers + late;
     const expectedMin = Math.max(0, window.unique_players - failed);
     if (window.unique_players < sums.uniquePlayers || expectedMin > max) {
       differences.push({
@@ -366,11 +478,11 @@ function compareCell(
   return { differences, bounded };
 }
 
-function missingCell(cell: Cell, window: ManifestWindow): VerifyDifference[] {
+function missingCell(cell: Cell, window: ManifestWindow, reports: EngineReports): VerifyDifference[] {
   const fields: Array<[VerifyField, number]> = [
     ['events', window.events],
     ['revenue_cents', window.revenue_cents],
-    ['duplicates', window.duplicates],
+    ...(reports.duplicates ? [['duplicates', window.duplicates] as [VerifyField, number]] : []),
     ['unique_players', window.unique_players],
   ];
   const differences: VerifyDifference[] = fields

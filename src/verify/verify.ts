@@ -2,7 +2,8 @@
  * `gapipe verify` as a service: load the ground-truth manifest (or the manifests of a sharded run's
  * shards, combined: ./manifests.ts), read the topic's 1-minute tumbling aggregates, compare them
  * (rules in ./compare.ts), and optionally keep re-reading once a second until they match or the
- * wait budget is spent (a consumer may still be catching up).
+ * wait budget is spent (a consumer may still be catching up). Windows the caller names in
+ * `ignoreWindowStarts` are left out of everything: documents, manifest cells and other-run evidence.
  */
 import { readFile } from 'node:fs/promises';
 import { type Clock, systemClock } from '../clock.js';
@@ -19,6 +20,8 @@ import {
   type AggregateComparison,
   compareAggregates,
   findOtherRuns,
+  normaliseWindowStart,
+  type OptionalDocField,
   type OtherRunDocs,
   type ProducerFailedCell,
   type VerifyCellCounts,
@@ -41,6 +44,13 @@ export interface VerifyOptions {
   waitMs: number;
   /** Between two reads while waiting; default 1s. */
   intervalMs?: number | undefined;
+  /**
+   * Windows to leave out entirely, by window_start as documents carry it (ISO-8601; normalised like
+   * documents, so any spelling of the instant works): their documents are neither compared nor counted
+   * as unexpected, and manifest cells of them are not expected. For `gapipe bench`, whose readiness
+   * probe writes records into a window of its own before the load; not a `gapipe verify` flag.
+   */
+  ignoreWindowStarts?: readonly string[] | undefined;
 }
 
 /** One read-and-compare, reported while waiting. */
@@ -75,6 +85,15 @@ export interface VerifyResult {
   /** Documents not yet final (informational, never a difference). */
   notFinal: number;
   differences: VerifyDifference[];
+  /**
+   * Optional document fields (`duplicates`, `late_events`, `final`) that no compared document carries:
+   * the engine does not report them, and verify compared without them (see `notes`).
+   */
+  omittedFields?: OptionalDocField[];
+  /** One line per omitted field saying what verify did instead, e.g. "the engine does not report duplicates: not compared". */
+  notes?: string[];
+  /** Documents left out because their window is in `ignoreWindowStarts` (present when that option is given). */
+  ignoredDocs?: number;
   /** Records the producer gave up on, by kind (from the manifest): the producer's failures, not the pipeline's. */
   producerFailed?: ProducerFailedTotals;
   /** The cells those records belonged to, with how many each. */
@@ -191,12 +210,16 @@ export async function verify(options: VerifyOptions, deps: VerifyDependencies): 
   const topic = resolveTopic(manifest, manifestLabel, options.topic);
   const clock = deps.clock ?? systemClock;
   const intervalMs = options.intervalMs ?? DEFAULT_VERIFY_INTERVAL_MS;
+  const ignored = new Set((options.ignoreWindowStarts ?? []).map(normaliseWindowStart));
+  const isIgnored = (windowStart: string) => ignored.has(normaliseWindowStart(windowStart));
+  const windows = manifest.windows.filter((window) => !isIgnored(window.window_start));
   const started = clock.now();
   const deadline = started + options.waitMs;
   for (let attempt = 1; ; attempt++) {
     const readAt = clock.now();
-    const docs = await readMinuteWindows(deps.reader, options.index, topic);
-    const comparison = compareAggregates(manifest.windows, docs);
+    const read = await readMinuteWindows(deps.reader, options.index, topic);
+    const docs = read.filter((doc) => !isIgnored(doc.window_start));
+    const comparison = compareAggregates(windows, docs);
     const now = clock.now();
     const remainingMs = Math.max(0, deadline - now);
     const last = comparison.ok || remainingMs === 0;
@@ -209,7 +232,7 @@ export async function verify(options: VerifyOptions, deps: VerifyDependencies): 
     });
     if (last) {
       const runId = typeof manifest.run.runId === 'string' ? manifest.run.runId : undefined;
-      const otherRuns = findOtherRuns(runId, manifest.windows, docs);
+      const otherRuns = findOtherRuns(runId, windows, docs);
       return {
         ok: comparison.ok,
         index: options.index,
@@ -221,6 +244,9 @@ export async function verify(options: VerifyOptions, deps: VerifyDependencies): 
         totals: comparison.totals,
         notFinal: comparison.notFinal,
         differences: comparison.differences,
+        omittedFields: comparison.omittedFields,
+        notes: comparison.notes,
+        ...(options.ignoreWindowStarts ? { ignoredDocs: read.length - docs.length } : {}),
         producerFailed: {
           records: 0,
           events: 0,

@@ -581,7 +581,13 @@ function gapipe(...args: string[]): Promise<Run> {
 
 describe('gapipe verify (child process, CI=true)', { timeout: 120_000 }, () => {
   // One stand-in for the whole block: its tests run concurrently and only read.
-  const es = new FakeElasticsearch({ [INDEX]: CORRECT_DOCS });
+  // The second index as the Spark job writes it: no duplicates, late counts or final on any document.
+  const SPARK_INDEX = 'spark-aggregates';
+  const sparkDocs = CORRECT_DOCS.map((doc) => {
+    const { duplicates: _d, late_events: _l, late_revenue_cents: _r, final: _f, ...rest } = doc;
+    return rest as AggregateDoc;
+  });
+  const es = new FakeElasticsearch({ [INDEX]: CORRECT_DOCS, [SPARK_INDEX]: sparkDocs });
   let url: string;
 
   beforeAll(async () => {
@@ -647,6 +653,28 @@ describe('gapipe verify (child process, CI=true)', { timeout: 120_000 }, () => {
       cells: { missing: 1, compared: 4 },
     });
     expect(result.differences[0]).toMatchObject({ field: 'events', kind: 'missing', expected: 4, actual: 0 });
+  });
+
+  it('an engine without the optional fields: duplicates not compared, said once, exit 0', async () => {
+    const path = writeManifest(manifestOf(WINDOWS.map((w) => ({ ...w, duplicates: 3 }))));
+    const text = await gapipe('verify', '--manifest', path, '--es', url, '--index', SPARK_INDEX);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain('✔ 3 cells match the manifest');
+    expect(text.stdout.split('the engine does not report duplicates: not compared')).toHaveLength(2);
+    expect(text.stdout).toContain('the engine does not mark documents final');
+    expect(text.stdout).not.toMatch(/✘|differs|differences/);
+
+    const json = await gapipe('verify', '--manifest', path, '--es', url, '--index', SPARK_INDEX, '--json');
+    expect(json.code).toBe(0);
+    const result = JSON.parse(json.stdout);
+    expect(result).toMatchObject({ ok: true, differences: [], notFinal: 6 });
+    expect(result.omittedFields).toEqual(['duplicates', 'late_events', 'final']);
+    expect(result.notes).toContain('the engine does not report duplicates: not compared');
+
+    // The same manifest against documents that do report duplicates: a difference per cell.
+    const full = await gapipe('verify', '--manifest', path, '--es', url);
+    expect(full.code).toBe(1);
+    expect(full.stdout).not.toContain('note:');
   });
 
   it('an unreachable Elasticsearch exits 5 and says to start the lab or pass --es', async () => {
