@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every test gapipe has, from nothing: dependencies, lint and types, unit tests, then a Docker engine
-# with the stand-in Kafka and Elasticsearch images and the end-to-end tests against them.
+# Every test gapipe has, from nothing: dependencies, lint and types, unit tests, the Spark engine's
+# prerequisites, then a Docker engine with the stand-in Kafka and Elasticsearch images and the
+# end-to-end tests against them.
 # Usage: bash scripts/test.sh        (what CI runs; needs root or sudo for the Docker engine install)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,13 @@ npm test
 step "unit tests again on Node 24 (Node 20 is past its end of life; gapipe supports both)"
 NODE24=$(bash scripts/node24.sh)
 "$NODE24" node_modules/vitest/vitest.mjs run --project unit
+
+step "preparing the Spark engine (cached in ~/.cache/gapipe/spark)"
+# Java and python3-venv from apt when missing (a check of a second when present), then PySpark and the
+# Kafka connector jars: about a minute and a half the first time, seconds from the cache. The Spark
+# end-to-end tests need them. bin/run.js runs dist/, which `npm ci` built (its prepare script).
+bash scripts/spark-prereqs.sh
+node bin/run.js engine setup spark
 
 step "Docker engine and stand-in images (npm run infra:up)"
 npm run infra:up

@@ -245,7 +245,11 @@ async function createVenv(
     version = await run(basePython, ['--version'], { env });
   } catch (error) {
     if (!isNotFound(error)) throw unexpected(`run ${basePython} --version`, error);
-    throw new GapipeError('ENGINE_SETUP_FAILED', `Python is not installed (no \`${basePython}\` on PATH)`, {
+    // GAPIPE_PYTHON may name a path rather than a command to look up on PATH.
+    const missing = basePython.includes('/')
+      ? `No Python at ${basePython}`
+      : `Python is not installed (no \`${basePython}\` on PATH)`;
+    throw new GapipeError('ENGINE_SETUP_FAILED', missing, {
       cause: error,
       nextSteps: `The Spark engine runs PySpark. ${installPython}`,
     });
