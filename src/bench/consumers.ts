@@ -16,6 +16,7 @@ import type { Meter } from './meter.js';
 import type { BenchOptions } from './run.js';
 import type { ConsumerReading } from './sampling.js';
 import type { LatencyTaps } from './taps.js';
+import type { LatencyKind } from './types.js';
 import type { BenchMessage, WorkerMessage } from './worker.js';
 
 const CLI = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
@@ -33,6 +34,8 @@ const CONSUMERS_START_BUDGET_MS = 90_000;
 export type DatedReading = ConsumerReading & { atMs: number };
 
 export interface ConsumerHandle {
+  /** The consumer's process, when it runs in one. */
+  pid?: number | undefined;
   latest: ConsumeSnapshot | undefined;
   done: Promise<void>;
   /**
@@ -126,7 +129,14 @@ export function forkConsumer(
   index: string,
   meter: Meter,
   instrument: InstrumentMeter,
+  kinds: { delivery: boolean } = { delivery: true },
 ): ConsumerHandle {
+  // With the bench's own delivery tap, the consumer's inside delivery timing is not the figure.
+  const take = (intervals: Partial<Record<LatencyKind, string>>) => {
+    if (kinds.delivery) return meter.add(intervals);
+    const { delivery: _inside, ...rest } = intervals;
+    meter.add(rest);
+  };
   const child: ChildProcess = fork(CLI, consumerArgs(options, endpoints, topic, group, index), {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     env: { ...process.env, CI: 'true' },
@@ -141,6 +151,7 @@ export function forkConsumer(
   // Until a sample comes back, a reading is the last snapshot with nothing received since.
   let last: DatedReading = { consumed: 0, snapshot: undefined, consumedSinceSnapshot: 0, atMs: 0 };
   const handle: ConsumerHandle = {
+    pid: child.pid,
     latest: undefined,
     done: new Promise<void>((resolve) => child.on('exit', () => resolve())),
     read() {
@@ -187,7 +198,7 @@ export function forkConsumer(
           atMs: message.snapshot.atMs,
         };
     } else if (message.type === 'sample') {
-      meter.add(message.intervals);
+      take(message.intervals);
       instrument.consumer({ ...message.load, thread: `consumer-${child.pid}` } satisfies InstrumentSample);
       last = { ...message.sample, atMs: Date.now() };
       if (message.sample.snapshot) handle.latest = message.sample.snapshot;
@@ -201,7 +212,7 @@ export function forkConsumer(
         consumedSinceSnapshot: 0,
         atMs: message.result.atMs,
       };
-      meter.add(message.intervals);
+      take(message.intervals);
     }
   });
   child.on('exit', (code, signal) => {

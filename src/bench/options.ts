@@ -6,6 +6,7 @@ import { invalidFlag } from '../errors.js';
 import { CONSUME_DEFAULTS, parseBrokers, resolveWindowing } from '../pipeline/options.js';
 import { parseDurationMs, resolveSimulateOptions, type SimulateInput } from '../simulators/options.js';
 import { parseAssertions } from './assertions.js';
+import { ENGINE_NAMES, type EngineName } from './engines/types.js';
 import type { BenchOptions, BenchTarget } from './run.js';
 
 export const BENCH_DEFAULTS = {
@@ -18,6 +19,10 @@ export const BENCH_DEFAULTS = {
   target: 'auto' as BenchTarget,
   outRoot: 'bench-results',
   drainTimeoutMs: 120_000,
+  engine: 'gapipe' as EngineName,
+  sparkThreads: 2,
+  /** Spark's first start on a cold machine (JVM, Python workers, the first micro-batch) takes a minute. */
+  engineTimeoutMs: 300_000,
 };
 
 export interface BenchInput {
@@ -38,6 +43,10 @@ export interface BenchInput {
   es?: string | undefined;
   flushInterval?: string | undefined;
   allowedLateness?: string | undefined;
+  engine?: string | undefined;
+  sparkMaster?: string | undefined;
+  sparkThreads?: string | undefined;
+  engineTimeout?: string | undefined;
 }
 
 function duration(flag: string, text: string | undefined, fallback: number, min: number): number {
@@ -69,9 +78,38 @@ export function resolveBenchOptions(
 ): BenchOptions {
   const durationMs = duration('duration', input.duration, BENCH_DEFAULTS.durationMs, 1000);
   const warmupMs = duration('warmup', input.warmup, defaultWarmupMs(durationMs), 0);
-  const targetText = input.target ?? BENCH_DEFAULTS.target;
+  const engine = (input.engine ?? BENCH_DEFAULTS.engine) as EngineName;
+  if (!ENGINE_NAMES.includes(engine)) {
+    throw invalidFlag(`--engine must be ${ENGINE_NAMES.join(', ')}, got '${input.engine}'`);
+  }
+  // An engine gapipe did not write reads a real Kafka and writes a real Elasticsearch.
+  const targetText = input.target ?? (engine === 'gapipe' ? BENCH_DEFAULTS.target : 'lab');
   if (!['auto', 'lab', 'embedded'].includes(targetText)) {
     throw invalidFlag(`--target must be lab, embedded or auto, got '${targetText}'`);
+  }
+  if (engine !== 'gapipe' && targetText === 'embedded') {
+    throw invalidFlag(
+      `--engine ${engine} needs Kafka and Elasticsearch, not the embedded pipeline`,
+      'Use --target lab (the default for this engine), or --brokers with --es',
+    );
+  }
+  if (engine !== 'gapipe' && input.consumers !== undefined) {
+    throw invalidFlag(
+      `--consumers sets gapipe's own consumer processes; --engine ${engine} runs its own`,
+      engine === 'spark' ? "Set the Spark job's parallelism with --spark-threads" : 'Leave out --consumers',
+    );
+  }
+  if (engine !== 'spark' && (input.sparkMaster !== undefined || input.sparkThreads !== undefined)) {
+    throw invalidFlag(
+      '--spark-master and --spark-threads are for --engine spark',
+      'Add --engine spark, or leave them out',
+    );
+  }
+  if (input.sparkMaster !== undefined && input.sparkThreads !== undefined) {
+    throw invalidFlag(
+      '--spark-threads sets local[N]; with --spark-master the cluster decides',
+      'Give one of --spark-master and --spark-threads',
+    );
   }
   if ((input.brokers === undefined) !== (input.es === undefined)) {
     throw invalidFlag(
@@ -123,5 +161,9 @@ export function resolveBenchOptions(
     },
     drainTimeoutMs: BENCH_DEFAULTS.drainTimeoutMs,
     command: context.command,
+    engine,
+    sparkMaster: input.sparkMaster,
+    sparkThreads: whole('spark-threads', input.sparkThreads, BENCH_DEFAULTS.sparkThreads, 1, 256),
+    engineTimeoutMs: duration('engine-timeout', input.engineTimeout, BENCH_DEFAULTS.engineTimeoutMs, 1000),
   };
 }

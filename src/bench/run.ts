@@ -1,20 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { cpus, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@elastic/elasticsearch';
 import type { Histogram } from 'hdr-histogram-js';
 import type { Kafka } from 'kafkajs';
 import { type Clock, systemClock } from '../clock.js';
-import { toGapipeError } from '../errors.js';
+import { GapipeError, toGapipeError } from '../errors.js';
 import { DockerodeFacade } from '../lab/docker.js';
 import { Lab } from '../lab/lab.js';
 import type { Logger } from '../log.js';
 import { packageVersion } from '../paths.js';
 import type { ConsumeOptions } from '../pipeline/options.js';
 import { MemoryStore, STATE_INDEX } from '../pipeline/store.js';
-import type { ConsumeSnapshot } from '../pipeline/types.js';
 import { hasRecordFacts } from '../simulators/manifest.js';
 import type { SimulateOptions } from '../simulators/options.js';
 import { simulate } from '../simulators/simulate.js';
@@ -24,22 +23,23 @@ import type { SimulateSummary } from '../simulators/summary.js';
 import { ElasticsearchAggregateReader, MemoryAggregateReader } from '../verify/reader.js';
 import { verify } from '../verify/verify.js';
 import { type Assertion, evaluateAssertions } from './assertions.js';
-import {
-  type ConsumerHandle,
-  consumersReady,
-  type DatedReading,
-  embeddedConsumer,
-  forkConsumer,
-} from './consumers.js';
+import { DeliveryTap } from './delivery-tap.js';
 import { MemoryBroker, MemoryBrokerSink } from './embedded.js';
 import {
   connectElasticsearch,
   connectKafka,
+  createRunIndex,
   createRunTopics,
   endOffsetReader,
   type PhaseReporter,
   resolveTarget,
 } from './endpoints.js';
+import { ExternalEngine } from './engines/external.js';
+import { GapipeEngine } from './engines/gapipe.js';
+import { PROBE_WINDOW_START } from './engines/probe.js';
+import { EngineResourceProbe } from './engines/resources.js';
+import { SparkEngine } from './engines/spark.js';
+import { type BenchEngine, describeEngine, type EngineName, type EngineRun } from './engines/types.js';
 import { encodeHistogram } from './histograms.js';
 import { InstrumentMeter, ProcessCpuProbe, summarizeInstrument, ThreadLoadProbe } from './instrument.js';
 import { Meter, type Reading, totalsOf } from './meter.js';
@@ -70,6 +70,13 @@ import {
 export type BenchTarget = 'auto' | 'lab' | 'embedded';
 
 export interface BenchOptions {
+  /** The pipeline under test: gapipe's consumers, gapipe's Spark job, or the user's own. */
+  engine: EngineName;
+  /** The Spark engine: a cluster's master URL (default local[sparkThreads]). */
+  sparkMaster?: string | undefined;
+  sparkThreads: number;
+  /** How long an engine gapipe did not write gets to start reading and writing (the probe). */
+  engineTimeoutMs: number;
   /** The load: players, rate, stages, seed… (sink and topic are set by the bench). */
   simulate: SimulateOptions;
   warmupMs: number;
@@ -152,6 +159,8 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
 
   const start: BenchStart = {
     target: endpoints.target,
+    engine: options.engine,
+    engineDescription: describeEngine(options, endpoints.target),
     ...(endpoints.labName ? { labName: endpoints.labName } : {}),
     ...(endpoints.brokers ? { brokers: endpoints.brokers.join(',') } : {}),
     ...(endpoints.esUrl ? { esUrl: endpoints.esUrl } : {}),
@@ -182,45 +191,101 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
   const taps = new LatencyTaps(['produce-ack', 'delivery', 'sink', 'visible']);
   const broker = new MemoryBroker();
   const store = deps.embeddedStore ?? new MemoryStore();
-  const consumers: ConsumerHandle[] = [];
+  let engine: BenchEngine | undefined;
+  let tap: DeliveryTap | undefined;
   let kafkaAdmin: ReturnType<Kafka['admin']> | undefined;
   let es: Client | undefined;
   // What exists, so cleaning up touches nothing that was never created.
   let topicsCreated = false;
   let ticker: SecondTicker | undefined;
+  // CPU and memory of the engine's processes (the lab's engines; not the embedded one, which is this process).
+  let resources: EngineResourceProbe | undefined;
 
   try {
-    // ——— the run's topic and consumers ———
-    const [one, many] =
-      endpoints.target === 'lab' ? ['consumer process', 'consumer processes'] : ['consumer', 'consumers'];
-    const consumerWord = options.consumers === 1 ? one : many;
-    const consumerNoun = `${count(options.consumers)} ${consumerWord}`;
+    // ——— the run's topic, the engine, the tap ———
+    const run: EngineRun = {
+      topic,
+      index,
+      group,
+      brokers: endpoints.brokers ?? [],
+      esUrl: endpoints.esUrl ?? '',
+      partitions: options.partitions,
+      workDir: join(options.outDir, 'engine'),
+    };
     if (endpoints.target === 'lab') {
       phase('starting', "checking Kafka and Elasticsearch, creating the run's topics");
       kafkaAdmin = await connectKafka(endpoints);
       es = await connectElasticsearch(endpoints);
       await createRunTopics(kafkaAdmin, endpoints, topic, options.partitions);
       topicsCreated = true;
-      phase(
-        'starting',
-        `starting ${consumerNoun}; waiting for the group to own all ${plural(options.partitions, 'partition')}`,
-      );
-      for (let i = 0; i < options.consumers; i++)
-        consumers.push(forkConsumer(options, endpoints, topic, group, index, meter, instrument));
-    } else {
-      phase(
-        'starting',
-        `starting ${consumerNoun}; waiting for the group to own all ${plural(options.partitions, 'partition')}`,
-      );
-      broker.createTopic(topic, options.partitions);
-      broker.createTopic(`${topic}-late`, 1);
-      broker.createTopic(`${topic}-dlq`, 1);
-      const committed = new Map<string, number>();
-      for (let i = 0; i < options.consumers; i++) {
-        consumers.push(embeddedConsumer(options, broker, store, committed, topic, group, taps));
+      if (options.engine === 'gapipe') {
+        engine = new GapipeEngine(options, run, {
+          target: 'lab',
+          endpoints,
+          meter,
+          instrument,
+          tapTimesDelivery: true,
+        });
+      } else {
+        // An engine gapipe did not write finds the index ready, with gapipe's mapping.
+        await createRunIndex(es, index);
+        await mkdir(run.workDir, { recursive: true });
+        engine =
+          options.engine === 'spark'
+            ? new SparkEngine(
+                run,
+                {
+                  master: options.sparkMaster,
+                  threads: options.sparkThreads,
+                  startTimeoutMs: options.engineTimeoutMs,
+                },
+                es,
+                { runId, phase, signal: deps.signal },
+              )
+            : new ExternalEngine(run, es, {
+                runId,
+                outDir: options.outDir,
+                startTimeoutMs: options.engineTimeoutMs,
+                phase,
+                signal: deps.signal,
+              });
       }
+      phase(
+        'starting',
+        options.engine === 'gapipe'
+          ? `starting ${engine.description}; waiting for the group to own all ${plural(options.partitions, 'partition')}`
+          : `starting ${engine.description}`,
+      );
+      await engine.start();
+      // Delivery from outside the engine: a tap consumer in its own group.
+      tap = new DeliveryTap(
+        {
+          brokers: run.brokers,
+          topic,
+          group: `${group}-tap`,
+          now: () => clock.now(),
+          ...(logger ? { logger } : {}),
+          onError: (error) => meter.error(`delivery tap: ${toGapipeError(error).message}`),
+        },
+        (intended, n, now) => taps.recordMany('delivery', intended, n, now),
+      );
+      await tap.start();
+      const measured = engine;
+      resources = new EngineResourceProbe(() => measured.pids());
+    } else {
+      if (options.engine !== 'gapipe')
+        throw new GapipeError('INVALID_FLAG', `--engine ${options.engine} needs Kafka and Elasticsearch`, {
+          nextSteps:
+            "Use --target lab (or --brokers with --es); the embedded target runs gapipe's own consumers only",
+        });
+      engine = new GapipeEngine(options, run, { target: 'embedded', broker, store, taps });
+      phase(
+        'starting',
+        `starting ${engine.description}; waiting for the group to own all ${plural(options.partitions, 'partition')}`,
+      );
+      await engine.start();
     }
-    await consumersReady(consumers, options);
+    const theEngine = engine;
 
     // ——— the load ———
     // Only now is there a run whose results are worth a folder.
@@ -274,35 +339,44 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
     let loadEndAtMs = Number.POSITIVE_INFINITY;
     let latest: Reading | undefined;
 
-    // Each consumer's previous answer, for its rate.
-    const previousAnswers = new Map<ConsumerHandle, DatedReading>();
+    // An engine that does not report its progress is read from outside: the records its documents
+    // count so far (consumed), and those sent and not yet counted (lag).
+    let previousCounted: { atMs: number; counted: number } | undefined;
     const read = async (): Promise<Reading> => {
       const atMs = clock.now();
       const produced = counting.sent;
       const acknowledged = counting.stats().acknowledged;
-      const readings = await Promise.all(consumers.map((c) => c.read()));
+      const engineReading = await theEngine.read();
+      if (!theEngine.reportsProgress) {
+        const counted = visibility.seen();
+        const perSecond =
+          previousCounted && atMs > previousCounted.atMs
+            ? ((counted - previousCounted.counted) * 1000) / (atMs - previousCounted.atMs)
+            : 0;
+        previousCounted = { atMs, counted };
+        return {
+          atMs,
+          counters: { produced, acknowledged, consumed: counted, written: 0 },
+          consumedPerSecond: Math.max(0, Math.round(perSecond)),
+          lag: visibility.pending(),
+          watermarkMs: undefined,
+          snapshots: [],
+        };
+      }
       // End offsets after the consumers' positions, so the lag is never under-counted.
       const ends = await endOffsets();
-      let consumedPerSecond = 0;
-      consumers.forEach((c, i) => {
-        const now = readings[i] as DatedReading;
-        const before = previousAnswers.get(c);
-        if (before && now.atMs > before.atMs)
-          consumedPerSecond += ((now.consumed - before.consumed) * 1000) / (now.atMs - before.atMs);
-        if (!before || now.atMs > before.atMs) previousAnswers.set(c, now);
-      });
-      const snapshots = readings.map((r) => r.snapshot).filter((s): s is ConsumeSnapshot => s !== undefined);
+      const snapshots = engineReading.snapshots;
       const watermarks = snapshots.map((s) => s.watermarkMs).filter((w): w is number => w !== undefined);
       return {
         atMs,
         counters: {
           produced,
           acknowledged,
-          consumed: readings.reduce((n, r) => n + r.consumed, 0),
+          consumed: engineReading.consumed ?? 0,
           written: snapshots.reduce((n, s) => n + s.written, 0),
         },
-        consumedPerSecond: Math.max(0, Math.round(consumedPerSecond)),
-        lag: consumerLag(ends, readings),
+        consumedPerSecond: engineReading.consumedPerSecond ?? 0,
+        lag: consumerLag(ends, engineReading.consumers),
         watermarkMs: watermarks.length ? Math.min(...watermarks) : undefined,
         snapshots,
       };
@@ -311,6 +385,10 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
     const onTick = async (t: number) => {
       const reading = await read();
       latest = reading;
+      if (t > warmupSeconds) resources?.measure();
+      resources?.sample();
+      const failure = theEngine.failure();
+      if (failure) meter.error(`engine: ${failure}`);
       meter.add(taps.takeIntervals());
       for (const s of reading.snapshots) if (s.sinkError) meter.error(s.sinkError);
       const point = meter.tick(t, t <= warmupSeconds, targetRate, reading, instrument.tick());
@@ -357,14 +435,12 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
     // Records intended before this are warm-up, not measured.
     const measureFromMs = loadStart + options.warmupMs;
     taps.measureFromMs = measureFromMs;
-    for (const c of consumers) c.measureFrom(measureFromMs);
+    theEngine.loadStarting(loadStart, measureFromMs);
     meter.readings.set(0, {
       atMs: loadStart,
       counters: { produced: 0, acknowledged: 0, consumed: 0, written: 0 },
     });
-    // Nothing was consumed before the load (the run's topic is new): each consumer's rate starts here.
-    for (const c of consumers)
-      previousAnswers.set(c, { consumed: 0, snapshot: undefined, consumedSinceSnapshot: 0, atMs: loadStart });
+    previousCounted = { atMs: loadStart, counted: 0 };
     ticker = new SecondTicker(loadStart, onTick);
     ticker.start();
     visibilityPoller.start();
@@ -394,14 +470,17 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
       const drainStart = clock.now();
       phase(
         'draining',
-        `draining: the consumers catch up with ${plural(latest?.lag ?? 0, 'record')} (at most ${Math.round(options.drainTimeoutMs / 1000)}s)`,
+        theEngine.reportsProgress
+          ? `draining: the consumers catch up with ${plural(latest?.lag ?? 0, 'record')} (at most ${Math.round(options.drainTimeoutMs / 1000)}s)`
+          : `draining: waiting for ${plural(latest?.lag ?? 0, 'record')} to show in the engine's documents (at most ${Math.round(options.drainTimeoutMs / 1000)}s)`,
       );
       while (clock.now() - drainStart < options.drainTimeoutMs && !deps.signal?.aborted) {
+        // An engine read from outside has caught up when every counting record shows in its documents.
         const caughtUp =
           latest !== undefined &&
           latest.atMs > loadEndAtMs &&
           latest.lag === 0 &&
-          latest.counters.consumed >= summary.acknowledged;
+          (!theEngine.reportsProgress || latest.counters.consumed >= summary.acknowledged);
         if (caughtUp) break;
         await Promise.race([ticker.nextTick(), clock.sleep(1500)]);
       }
@@ -423,6 +502,8 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
         );
     }
     await ticker.stop();
+    // What the taps recorded after the last tick (the last polls) belongs to the run too.
+    meter.add(taps.takeIntervals());
     if (ticker.error) meter.error(`reading the figures: ${toGapipeError(ticker.error).message}`);
 
     // ——— verify ———
@@ -439,7 +520,17 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
             : new MemoryAggregateReader(() => ({
                 [index]: [...store.documents.values()].map((d) => d.source),
               }));
-        const verified = await verify({ manifestPath, index, topic, waitMs }, { reader, clock });
+        const verified = await verify(
+          {
+            manifestPath,
+            index,
+            topic,
+            waitMs,
+            // The readiness probe's window is the bench's, not the load's.
+            ...(options.engine === 'gapipe' ? {} : { ignoreWindowStarts: [PROBE_WINDOW_START] }),
+          },
+          { reader, clock },
+        );
         await (reader as { close?: () => Promise<void> }).close?.();
         correct = verified.ok;
         verifySummary = {
@@ -461,16 +552,21 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
       }
     }
 
-    // ——— stop the consumers ———
-    phase('stopping', `stopping the ${consumerWord}`);
-    await Promise.all(consumers.map((c) => c.stop()));
+    // ——— stop the engine ———
+    phase('stopping', `stopping ${theEngine.description}`);
+    const engineFailure = theEngine.failure();
+    if (engineFailure) meter.error(`engine: ${engineFailure}`);
+    await theEngine.stop();
+    await tap?.stop();
     phase('writing', `writing the results to ${options.outDir}`);
-    const snapshots = consumers.map((c) => c.latest).filter((s): s is ConsumeSnapshot => s !== undefined);
+    const snapshots = theEngine.snapshots();
     const totals = totalsOf(
       {
         produced: summary.produced,
         acknowledged: summary.acknowledged,
-        consumed: snapshots.reduce((n, s) => n + s.consumed, 0),
+        consumed: theEngine.reportsProgress
+          ? snapshots.reduce((n, s) => n + s.consumed, 0)
+          : visibility.seen(),
         written: snapshots.reduce((n, s) => n + s.written, 0),
       },
       snapshots,
@@ -508,6 +604,12 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
       verify: verifySummary,
       errors: [...meter.errors],
       instrument: instrumentSummary,
+      engine: {
+        name: options.engine,
+        description: theEngine.description,
+        ...(resources?.summary() ? { resources: resources.summary() } : {}),
+        measuredBy: measuredBy(options.engine, endpoints.target, `${group}-tap`),
+      },
     };
     const assertions = evaluateAssertions(options.assertions, measuredSummary);
     // The one decision: everything below renders it.
@@ -528,6 +630,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
       finishedAt: new Date(clock.now()).toISOString(),
       config: {
         target: endpoints.target,
+        engine: options.engine,
         players: simulateOptions.players,
         rate: simulateOptions.rateDescription,
         targetRate: simulateOptions.startRate,
@@ -576,7 +679,8 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
     return { result, files };
   } finally {
     await ticker?.stop();
-    await Promise.all(consumers.map((c) => c.stop().catch(() => {})));
+    await engine?.stop().catch(() => {});
+    await tap?.stop().catch(() => {});
     const removeRunData = !options.keep && endpoints.target === 'lab' && topicsCreated;
     const removeLab = options.ephemeral && endpoints.labStarted;
     if (removeRunData || removeLab)
@@ -593,6 +697,9 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
         ?.deleteByQuery({ index: STATE_INDEX, query: { term: { topic } }, refresh: true }, { ignore: [404] })
         .catch(() => {});
     }
+    // The Spark job's checkpoint belongs to the run's topic, which is gone now; its driver log stays.
+    if (removeRunData && options.engine === 'spark')
+      await rm(join(options.outDir, 'engine', 'spark-checkpoint'), { recursive: true, force: true });
     await kafkaAdmin?.disconnect().catch(() => {});
     await es?.close().catch(() => {});
     if (removeLab) {
@@ -601,6 +708,34 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
         .catch(() => {});
     }
   }
+}
+
+/** How each figure of a run was taken, for the result and the report. */
+function measuredBy(
+  engine: EngineName,
+  target: 'lab' | 'embedded',
+  tapGroup: string,
+): NonNullable<MeasuredSummary['engine']>['measuredBy'] {
+  const inside = engine === 'gapipe';
+  return {
+    'produce-ack': "gapipe's producer: from the intended send time to the broker's acknowledgement",
+    delivery:
+      target === 'lab'
+        ? `a tap consumer in its own group (${tapGroup}): from the intended send time to the record's arrival there`
+        : "inside gapipe's consumer (the embedded target has no Kafka to tap)",
+    ...(inside
+      ? {
+          sink: "inside gapipe's consumer: from the intended send time to its aggregate acknowledged by Elasticsearch",
+        }
+      : {}),
+    visible: `polling Elasticsearch every ${VISIBILITY_POLL_MS} ms for each (window, region, event_type) cell: from the intended send time to the first poll whose count covers the record's rank in its cell`,
+    consumed: inside
+      ? "the consumers' own counts"
+      : "records the engine's documents count (each cell's events against each sent record's rank in it)",
+    lag: inside
+      ? "the topic's end offsets minus the consumers' read positions"
+      : "records sent and not yet counted in the engine's documents",
+  };
 }
 
 /** How often the bench asks Elasticsearch for the open cells' counts (the visible latency's resolution). */

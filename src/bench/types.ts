@@ -6,6 +6,9 @@
  * Units: histograms record microseconds; summaries give milliseconds (fractional).
  */
 
+import type { EngineResources } from './engines/resources.js';
+import type { EngineName } from './engines/types.js';
+
 export const RESULT_FORMAT = 'gapipe-bench-result/1';
 
 export const LATENCY_KINDS = ['produce-ack', 'delivery', 'sink', 'visible'] as const;
@@ -13,7 +16,7 @@ export type LatencyKind = (typeof LATENCY_KINDS)[number];
 
 export const LATENCY_DESCRIPTIONS: Record<LatencyKind, string> = {
   'produce-ack': 'intended send time → acknowledged by the broker',
-  delivery: 'intended send time → received by a consumer',
+  delivery: "intended send time → readable by a consumer (the bench's tap, in its own group)",
   sink: 'intended send time → its aggregate acknowledged by Elasticsearch',
   visible:
     "intended send time → its cell's count in Elasticsearch covers it (polled from outside the pipeline)",
@@ -188,6 +191,8 @@ export interface VerifySummary {
 
 export interface BenchConfig {
   target: 'lab' | 'embedded';
+  /** The engine under test (absent in results of older versions: gapipe). */
+  engine?: EngineName;
   players: number;
   /** As given: "10ms" or "5000/s". */
   rate: string;
@@ -260,6 +265,19 @@ export interface BenchSummary {
   instrument: InstrumentSummary;
   /** The decision; `status` and `failures` above are copies of its fields, for readers of older results. */
   verdict: Verdict;
+  /** The engine under test and how each figure was measured (absent in results of older versions). */
+  engine?: EngineSummary;
+}
+
+/** The engine under test, its CPU and memory, and how each figure was taken. */
+export interface EngineSummary {
+  name: EngineName;
+  /** "1 consumer process", "the Spark job on local[2]", "your engine". */
+  description: string;
+  /** CPU and memory of its processes while measured; absent when they are not this machine's to see. */
+  resources?: EngineResources;
+  /** Per figure (each latency kind, consumed, lag): how it was measured. */
+  measuredBy: Partial<Record<LatencyKind | 'consumed' | 'lag', string>>;
 }
 
 /** What a run measured, before the assertions and the verdict are decided from it. */
@@ -319,6 +337,9 @@ export interface BenchProgress {
 /** What a bench run is about to do, for the banner. */
 export interface BenchStart {
   target: 'lab' | 'embedded';
+  engine: EngineName;
+  /** "1 consumer process", "the Spark job on local[2]", "your engine". */
+  engineDescription: string;
   /** The lab benched, when the endpoints came from a lab (not from --brokers/--es). */
   labName?: string;
   brokers?: string;

@@ -72,6 +72,7 @@ class CellQueue {
 export class VisibilityTracker {
   private readonly cells = new Map<number, CellQueue>();
   private pendingCount = 0;
+  private sentCount = 0;
   private newestWindowMs = Number.NEGATIVE_INFINITY;
   /** Records that became visible, by poll. */
   visible = 0;
@@ -87,6 +88,7 @@ export class VisibilityTracker {
     }
     cell.push(intendedMs);
     this.pendingCount++;
+    this.sentCount++;
     if (windowStart > this.newestWindowMs) {
       this.newestWindowMs = windowStart;
       this.forgetOldCells();
@@ -104,6 +106,11 @@ export class VisibilityTracker {
   /** Cells held in memory (they follow the open windows, not the run's length). */
   cellsHeld(): number {
     return this.cells.size;
+  }
+
+  /** Counting records sent and seen in Elasticsearch since. */
+  seen(): number {
+    return this.sentCount - this.pendingCount;
   }
 
   /** Records sent and not seen in Elasticsearch yet. */

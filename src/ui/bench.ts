@@ -59,7 +59,11 @@ export function renderBenchBanner(start: BenchStart): string {
           `Bench against ${start.labName ? `lab ${start.labName}: ` : ''}Kafka ${start.brokers ?? '-'}, Elasticsearch ${start.esUrl ?? '-'}`,
         ];
   lines.push(
-    `  topic ${start.topic} (${plural(start.partitions, 'partition')}) → index ${start.index} · ${plural(start.consumers, 'consumer')}`,
+    `  topic ${start.topic} (${plural(start.partitions, 'partition')}) → index ${start.index} · ${
+      start.engine === 'gapipe'
+        ? start.engineDescription
+        : `engine: ${start.engine} (${start.engineDescription})`
+    }`,
     // A rate given per player is worth spelling out; "5,000/s (5000/s in total)" would say it twice.
     `  ${formatCount(start.players)} players · target ${formatRate(start.targetRate)}${
       start.rateDescription.includes('per player') ? ` (${start.rateDescription})` : ''
@@ -183,6 +187,19 @@ function instrumentLines(s: BenchSummary): string[] {
   ];
 }
 
+/** An engine gapipe did not write: what it cost, and how the figures above were taken. */
+function engineLines(engine: NonNullable<BenchSummary['engine']>): string[] {
+  const r = engine.resources;
+  return [
+    `Engine: ${engine.name} (${engine.description})`,
+    r
+      ? `  CPU ${r.cpuCoresMean.toFixed(2)} cores on average, ${r.cpuCoresMax.toFixed(2)} at most · memory ${(r.rssMaxBytes / 2 ** 30).toFixed(2)} GiB at most (${r.processes === 1 ? '1 process' : `${r.processes} processes`})`
+      : '  CPU and memory: not measured (its processes are not started by gapipe)',
+    `  consumed: ${engine.measuredBy.consumed ?? '-'}`,
+    `  lag: ${engine.measuredBy.lag ?? '-'}`,
+  ];
+}
+
 /** The most errors listed in the summary; the rest are counted (result.json has them all). */
 const MAX_SUMMARY_ERRORS = 5;
 
@@ -233,6 +250,8 @@ export function renderBenchSummary(result: BenchResult, files?: { dir: string })
 
   lines.push(...instrumentLines(s));
   lines.push('');
+  if (s.engine && (s.engine.name !== 'gapipe' || s.engine.resources))
+    lines.push(...engineLines(s.engine), '');
 
   lines.push('Latency from intended send time (warm-up excluded):');
   const rows = LATENCY_KINDS.map((kind) => {

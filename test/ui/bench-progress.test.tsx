@@ -91,6 +91,8 @@ const progress: BenchProgress = {
 
 const start: BenchStart = {
   target: 'embedded',
+  engine: 'gapipe',
+  engineDescription: '1 consumer',
   topic: 'game-events',
   index: 'gapipe-aggregates',
   players: 1000,

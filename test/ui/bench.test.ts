@@ -91,6 +91,8 @@ const progress: BenchProgress = {
 
 const start: BenchStart = {
   target: 'embedded',
+  engine: 'gapipe',
+  engineDescription: '2 consumers',
   topic: 'game-events',
   index: 'gapipe-aggregates',
   players: 1000,
@@ -258,6 +260,7 @@ describe('renderBenchBanner', () => {
         brokers: 'localhost:19092',
         esUrl: 'http://localhost:19200',
         consumers: 1,
+        engineDescription: '1 consumer process',
         warmupMs: 0,
         assertions: [],
       }),
@@ -265,7 +268,9 @@ describe('renderBenchBanner', () => {
     expect(text).toContain(
       'Bench against lab gapipe: Kafka localhost:19092, Elasticsearch http://localhost:19200',
     );
-    expect(text).toContain('topic game-events (6 partitions) → index gapipe-aggregates · 1 consumer\n');
+    expect(text).toContain(
+      'topic game-events (6 partitions) → index gapipe-aggregates · 1 consumer process\n',
+    );
     expect(text).not.toContain('embedded');
     expect(text).not.toContain('warm-up');
     expect(text).not.toContain('assertions');

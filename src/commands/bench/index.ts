@@ -38,6 +38,15 @@ export default class Bench extends BaseCommand {
       command: '<%= config.bin %> bench --consumers 3 --rate 20000/s',
     },
     {
+      description:
+        "gapipe's Spark Structured Streaming job under the same load (sets itself up on first use)",
+      command: '<%= config.bin %> bench --engine spark --rate 2000/s',
+    },
+    {
+      description: 'Your own job: the bench prints the topic and index it must use, and waits for it',
+      command: '<%= config.bin %> bench --engine external --engine-timeout 10m',
+    },
+    {
       description: 'The highest rate that keeps delivery p99 under 500ms',
       command: '<%= config.bin %> bench --find-max',
     },
@@ -66,6 +75,19 @@ export default class Bench extends BaseCommand {
     target: Flags.string({
       description:
         'auto (the running lab, else the embedded pipeline), lab (reuse the lab, or start it with Docker), or embedded [default: auto]',
+    }),
+    engine: Flags.string({
+      description:
+        "The pipeline under test: gapipe (its own consumers), spark (gapipe's Spark Structured Streaming job, set up on first use), or external (your job: the bench says which topic to read and index to write, and waits for it) [default: gapipe]",
+    }),
+    'spark-master': Flags.string({
+      description:
+        '--engine spark: submit to this cluster (spark://host:7077, yarn, k8s://…) [default: local[N] here]',
+    }),
+    'spark-threads': Flags.string({ description: '--engine spark: N of local[N] [default: 2]' }),
+    'engine-timeout': Flags.string({
+      description:
+        'How long a spark or external engine gets to start reading the topic and writing the index [default: 5m]',
     }),
     lab: Flags.string({ description: 'Lab name [default: lab]', env: 'GAPIPE_LAB' }),
     brokers: Flags.string({ description: 'Bench this Kafka instead of a lab (with --es)' }),
@@ -120,6 +142,10 @@ export default class Bench extends BaseCommand {
         es: flags.es,
         flushInterval: flags['flush-interval'],
         allowedLateness: flags['allowed-lateness'],
+        engine: flags.engine,
+        sparkMaster: flags['spark-master'],
+        sparkThreads: flags['spark-threads'],
+        engineTimeout: flags['engine-timeout'],
       },
       {
         nowMs: Date.now(),
