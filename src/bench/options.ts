@@ -83,7 +83,9 @@ export function resolveBenchOptions(
     throw invalidFlag(`--engine must be ${ENGINE_NAMES.join(', ')}, got '${input.engine}'`);
   }
   // An engine gapipe did not write reads a real Kafka and writes a real Elasticsearch.
-  const targetText = input.target ?? (engine === 'gapipe' ? BENCH_DEFAULTS.target : 'lab');
+  // An engine gapipe did not write has no embedded form: `auto` means the lab for it.
+  const given = input.target ?? BENCH_DEFAULTS.target;
+  const targetText = engine !== 'gapipe' && given === 'auto' ? 'lab' : given;
   if (!['auto', 'lab', 'embedded'].includes(targetText)) {
     throw invalidFlag(`--target must be lab, embedded or auto, got '${targetText}'`);
   }
@@ -103,6 +105,13 @@ export function resolveBenchOptions(
     throw invalidFlag(
       '--spark-master and --spark-threads are for --engine spark',
       'Add --engine spark, or leave them out',
+    );
+  }
+  // An empty master would describe the run as "the Spark job on " and submit it to local[2] after all.
+  if (input.sparkMaster !== undefined && input.sparkMaster.trim() === '') {
+    throw invalidFlag(
+      `--spark-master must be a master URL like spark://host:7077, yarn or k8s://https://host:6443, got '${input.sparkMaster}'`,
+      'Leave out --spark-master to run the job on local[N] here',
     );
   }
   if (input.sparkMaster !== undefined && input.sparkThreads !== undefined) {

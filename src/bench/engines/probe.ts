@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@elastic/elasticsearch';
 import { Kafka, logLevel } from 'kafkajs';
-import { GapipeError } from '../../errors.js';
+import { describeCause, GapipeError } from '../../errors.js';
 
 /** The probe's window: far before any load, so no event of a run can fall into it. */
 export const PROBE_WINDOW_START = '2000-01-01T00:00:00.000Z';
@@ -105,12 +105,20 @@ export async function waitForProbes(wait: ProbeWait): Promise<void> {
   const started = now();
   let lastTold = started;
   let seen = 0;
+  // A failed search is retried (Elasticsearch busy, the index not refreshed yet); if searches still
+  // fail when the time is up, the last failure says more than the count does.
+  let searchError: unknown;
   for (;;) {
     const failure = wait.failed?.();
     if (failure) throw failure;
     // Stopped by the user: the run goes on to stop at once, with nothing measured.
     if (wait.signal?.aborted) return;
-    seen = await probeEventsVisible(wait.es, wait.index, wait.topic).catch(() => seen);
+    try {
+      seen = await probeEventsVisible(wait.es, wait.index, wait.topic);
+      searchError = undefined;
+    } catch (error) {
+      searchError = error;
+    }
     if (seen >= wait.partitions) return;
     const waited = now() - started;
     if (waited >= wait.timeoutMs) break;
@@ -125,6 +133,12 @@ export async function waitForProbes(wait: ProbeWait): Promise<void> {
     `The engine did not write the run's probe events within ${Math.round(wait.timeoutMs / 1000)}s: ${seen} of ${wait.partitions} counted in index ${wait.index}`,
     {
       nextSteps: `Check that the engine reads topic ${wait.topic} from the earliest offset and writes index ${wait.index} with the document fields of docs/engines.md (topic, window_start, events…); a slow start needs a longer --engine-timeout`,
+      ...(searchError === undefined
+        ? {}
+        : {
+            details: [`the last search of index ${wait.index} failed: ${describeCause(searchError)}`],
+            cause: searchError,
+          }),
     },
   );
 }

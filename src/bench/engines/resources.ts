@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 /** Clock ticks per second of /proc's utime/stime (USER_HZ; 100 on Linux). */
 const TICKS_PER_SECOND = 100;
+/** Used only where /proc/<pid>/status has no VmRSS: the common page size. */
 const PAGE_BYTES = 4096;
 
 interface ProcStat {
@@ -32,7 +33,20 @@ function readStat(pid: number): ProcStat | undefined {
   }
 }
 
-/** The roots and every process below them, as they are now. */
+/**
+ * Resident memory in bytes, from /proc/<pid>/status (kB): stat's rss counts pages, and pages are 16 or
+ * 64 KiB on some arm64 kernels.
+ */
+function readRssBytes(pid: number, fallback: number): number {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+/** The roots and every process below them, as they are now (each once, however the roots overlap). */
 export function processTree(roots: readonly number[]): ProcStat[] {
   let pids: number[];
   try {
@@ -46,10 +60,14 @@ export function processTree(roots: readonly number[]): ProcStat[] {
   const children = new Map<number, ProcStat[]>();
   for (const s of stats) children.set(s.ppid, [...(children.get(s.ppid) ?? []), s]);
   const out: ProcStat[] = [];
+  const seen = new Set<number>();
   const queue = stats.filter((s) => roots.includes(s.pid));
   while (queue.length > 0) {
     const s = queue.shift() as ProcStat;
-    out.push(s);
+    // A root below another root would otherwise be counted twice.
+    if (seen.has(s.pid)) continue;
+    seen.add(s.pid);
+    out.push({ ...s, rssBytes: readRssBytes(s.pid, s.rssBytes) });
     queue.push(...(children.get(s.pid) ?? []));
   }
   return out;
@@ -87,26 +105,31 @@ export class EngineResourceProbe {
     this.measuring = true;
   }
 
-  sample(): { cpuCores: number; rssBytes: number } | undefined {
+  /** This moment's figures (cpuCores undefined on the first sample); undefined when no process is left. */
+  sample(): { cpuCores: number | undefined; rssBytes: number } | undefined {
     const tree = processTree(this.roots());
     if (tree.length === 0) return undefined;
     for (const p of tree) this.ticks.set(p.pid, Math.max(this.ticks.get(p.pid) ?? 0, p.ticks));
     const total = [...this.ticks.values()].reduce((a, b) => a + b, 0);
     const at = this.now();
     const rss = tree.reduce((n, p) => n + p.rssBytes, 0);
-    let cpuCores = 0;
-    if (this.lastTotal !== undefined && this.lastAtMs !== undefined && at > this.lastAtMs)
-      cpuCores = (total - this.lastTotal) / TICKS_PER_SECOND / ((at - this.lastAtMs) / 1000);
+    // CPU is a rate: the first sample (or one in the same millisecond) has no interval to divide by,
+    // and counting it as 0 cores would pull the mean down (with --warmup 0s it is a measured one).
+    const cpuCores =
+      this.lastTotal !== undefined && this.lastAtMs !== undefined && at > this.lastAtMs
+        ? (total - this.lastTotal) / TICKS_PER_SECOND / ((at - this.lastAtMs) / 1000)
+        : undefined;
     this.lastTotal = total;
     this.lastAtMs = at;
     if (this.measuring) {
-      this.cores.push(cpuCores);
+      if (cpuCores !== undefined) this.cores.push(cpuCores);
       this.rssMax = Math.max(this.rssMax, rss);
       this.processesMax = Math.max(this.processesMax, tree.length);
     }
     return { cpuCores, rssBytes: rss };
   }
 
+  /** The measured figures; undefined until at least one measured interval between two samples. */
   summary(): EngineResources | undefined {
     if (this.cores.length === 0) return undefined;
     return {

@@ -17,7 +17,7 @@ import {
 import { GapipeError } from '../../errors.js';
 import type { PhaseReporter } from '../endpoints.js';
 import { sendProbes, waitForProbes } from './probe.js';
-import type { BenchEngine, EngineReading, EngineRun } from './types.js';
+import { type BenchEngine, describeEngine, type EngineReading, type EngineRun } from './types.js';
 
 export interface SparkEngineOptions {
   /** A cluster's master URL; default local[threads] on this machine. */
@@ -45,7 +45,10 @@ export class SparkEngine implements BenchEngine {
     private readonly es: Client,
     private readonly context: { runId: string; phase: PhaseReporter; signal?: AbortSignal | undefined },
   ) {
-    this.description = `the Spark job on ${spark.master ?? `local[${spark.threads}]`}`;
+    this.description = describeEngine(
+      { engine: 'spark', consumers: 0, sparkMaster: spark.master, sparkThreads: spark.threads },
+      'lab',
+    );
   }
 
   /** The job's process group (spark-submit's pid), for its CPU and memory. */

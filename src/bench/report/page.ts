@@ -6,6 +6,7 @@ import type { BenchResult } from '../types.js';
 import { STYLE, TOOLTIP_SCRIPT } from './assets.js';
 import { esc } from './format.js';
 import { renderCorrectness } from './sections/correctness.js';
+import { renderEngine } from './sections/engine.js';
 import { renderInstrument } from './sections/instrument.js';
 import { renderLatency } from './sections/latency.js';
 import { renderProvenance } from './sections/provenance.js';
@@ -33,6 +34,7 @@ ${config.target === 'embedded' ? EMBEDDED_BANNER : ''}
 ${renderRunFacts(result)}
 ${renderLatency(result)}
 ${renderThroughput(result)}
+${renderEngine(result)}
 ${renderInstrument(result)}
 ${renderCorrectness(result)}
 ${renderProvenance(result)}

@@ -1,6 +1,7 @@
 /**
  * Latency by percentile: one curve per latency kind on log scales (the classic HdrHistogram plot),
- * its legend, and the percentile table.
+ * its legend, and the percentile table with how each kind was measured. A kind the engine does not
+ * have (sink, for an engine gapipe reads from outside) is said to be not measured, and not drawn.
  */
 import {
   type BenchResult,
@@ -28,6 +29,7 @@ import {
 } from '../plot/frame.js';
 import { figure, type LegendItem, legend, lineSwatch } from '../plot/legend.js';
 import { logScale } from '../plot/scales.js';
+import { measuredByOf, NOT_MEASURED, notMeasuredForEngine } from './engine.js';
 import { type LatencyCurvePoint, latencyCurve } from './latency-curve.js';
 import { DRAW_ORDER, KIND_COLOURS, KIND_DASHES } from './look.js';
 
@@ -40,6 +42,7 @@ interface KindCurve {
 
 function kindCurves(result: BenchResult): KindCurve[] {
   return LATENCY_KINDS.map((kind) => {
+    if (notMeasuredForEngine(result, kind)) return { kind, points: [], missing: NOT_MEASURED };
     const text = result.histograms[kind];
     if (!text) {
       return {
@@ -75,14 +78,21 @@ export function renderLatency(result: BenchResult): string {
   return `<section aria-labelledby="latency"><h2 id="latency">Latency by percentile</h2>
 <p class="explain">Each line is one latency kind: the latency (log scale) at or below which that share of the measured events fell. The right end of a line is the slowest event; the further right, the rarer. Where two kinds take about the same time their lines overlap: the dashed ones are drawn on top.</p>
 ${figure('latency', [latencyPlot(curves), legend(items), belowAxisNote(curves)])}
-${latencyTable(result.summary.latency)}
+${latencyTable(result)}
 </section>`;
 }
 
-function latencyTable(latency: Record<LatencyKind, LatencySummary>): string {
+function latencyTable(result: BenchResult): string {
+  const latency: Record<LatencyKind, LatencySummary> = result.summary.latency;
   const rows = LATENCY_KINDS.map((kind) => {
     const s = latency[kind];
-    const name = `<th>${lineSwatch(KIND_COLOURS[kind], KIND_DASHES[kind])}${esc(kind)}<div class="muted small">${esc(LATENCY_DESCRIPTIONS[kind])}</div></th>`;
+    const notMeasured = notMeasuredForEngine(result, kind);
+    const how = notMeasured ? "only inside gapipe's own consumers" : measuredByOf(result, kind);
+    const measured = how
+      ? `<div class="how small"><span class="muted">measured:</span> ${esc(how)}</div>`
+      : '';
+    const name = `<th>${lineSwatch(KIND_COLOURS[kind], KIND_DASHES[kind])}${esc(kind)}<div class="muted small">${esc(LATENCY_DESCRIPTIONS[kind])}</div>${measured}</th>`;
+    if (notMeasured) return `<tr>${name}<td colspan="6" class="muted center">${NOT_MEASURED}</td></tr>`;
     if (!s || s.count === 0) return `<tr>${name}<td colspan="6" class="muted center">no samples</td></tr>`;
     const cells = [s.p50Ms, s.p90Ms, s.p99Ms, s.p999Ms, s.maxMs].map((ms) => `<td>${esc(formatMs(ms))}</td>`);
     return `<tr>${name}${cells.join('')}<td>${esc(formatInt(s.count))}</td></tr>`;

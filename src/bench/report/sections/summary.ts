@@ -4,6 +4,7 @@
  */
 import type { BenchResult } from '../../types.js';
 import { esc, formatDate, formatDuration, formatInt } from '../format.js';
+import { countedFromOutside, engineFact, engineOf } from './engine.js';
 import { drainText, lagPeak } from './lag.js';
 
 /** Said on every embedded run: its numbers are not a broker's or a search cluster's. */
@@ -35,7 +36,7 @@ ${limit}${failures}${warnings}${stop}
 </header>`;
 }
 
-/** The run's facts and its command line. */
+/** The run's facts (the engine beside the target) and its command line. */
 export function renderRunFacts(result: BenchResult): string {
   const { config, summary } = result;
   const rateNote = summary.keptUp
@@ -51,6 +52,9 @@ export function renderRunFacts(result: BenchResult): string {
       ? ` <span class="muted">(${esc(formatDuration(lagSeconds * 1000))} of load${peak ? `, at ${peak.t} s` : ''})</span>`
       : ''
   }${drain ? `; ${esc(drain)}` : ''}`;
+  const engine = engineOf(result);
+  // An engine read from outside has no consumers of gapipe's: its lag is what its documents lack.
+  const outside = countedFromOutside(result);
   const facts: Array<[string, string]> = [
     [
       'Target',
@@ -58,6 +62,7 @@ export function renderRunFacts(result: BenchResult): string {
         ? 'embedded (in-memory transport and sink)'
         : `lab <span class="muted">— Kafka ${esc(config.brokers ?? '?')}, Elasticsearch ${esc(config.esUrl ?? '?')}</span>`,
     ],
+    ...(engine ? [['Engine', engineFact(engine)] as [string, string]] : []),
     ['Started', esc(formatDate(result.startedAt))],
     [
       'Duration',
@@ -68,9 +73,10 @@ export function renderRunFacts(result: BenchResult): string {
       'Rate',
       `${esc(formatInt(summary.achievedRate))}/s achieved of ${esc(formatInt(summary.targetRate))}/s target — ${rateNote} <span class="muted">(--rate ${esc(config.rate)}${config.stages ? `, stages ${esc(config.stages)}` : ''})</span>`,
     ],
-    ['Consumer lag', lag],
+    [outside ? 'Lag (records not yet counted)' : 'Consumer lag', lag],
     ['Players', esc(formatInt(config.players))],
-    ['Consumers', esc(formatInt(config.consumers))],
+    // --consumers sets gapipe's own consumers only; another engine's parallelism is its own.
+    ...(outside ? [] : [['Consumers', esc(formatInt(config.consumers))] as [string, string]]),
     [
       'Topic',
       `${esc(config.topic)} <span class="muted">(${esc(formatInt(config.partitions))} partitions)</span>`,

@@ -1,6 +1,8 @@
 /**
  * Throughput over time: records per second against the target, consumer lag, and aggregate
- * documents written, each second of the run, with the totals.
+ * documents written, each second of the run, with the totals. For an engine gapipe reads from outside
+ * (spark, external) consumed and lag are counted in the engine's documents, and the documents it
+ * writes are not counted: the labels say so.
  */
 import type { BenchResult, SeriesPoint } from '../../types.js';
 import { esc, formatInt, formatNumber } from '../format.js';
@@ -17,6 +19,7 @@ import {
 import { figure, type LegendItem, legend, lineSwatch } from '../plot/legend.js';
 import { clippedMarks, PEAK_HEADROOM, plotNote, pointMark } from '../plot/marks.js';
 import { linearScale, niceTicks } from '../plot/scales.js';
+import { countedFromOutside, engineOf, NOT_MEASURED } from './engine.js';
 import { lagPeak, lagText } from './lag.js';
 import { LAG_COLOUR, RECORD_SERIES, THROUGHPUT_COLOURS, THROUGHPUT_DASHES } from './look.js';
 import { benchTimeAxis, missingSeconds, plannedEndS, rateRuns, secondRuns } from './time.js';
@@ -25,16 +28,16 @@ import { benchTimeAxis, missingSeconds, plannedEndS, rateRuns, secondRuns } from
 export function renderThroughput(result: BenchResult): string {
   const { summary, series } = result;
   const t = summary.throughput;
-  const totals = summary.totals;
   const planned = plannedEndS(result);
   const drained = series.some((point) => point.t > planned);
+  const outside = countedFromOutside(result);
   // Each line's figure is its mean over the measured seconds, the one in the table and result.json:
   // a consumer that fell behind reads "consumed 896/s" beside "produced 4,988/s".
   const items: LegendItem[] = [
     ...RECORD_SERIES.map((name) => ({
       series: name,
       swatch: lineSwatch(THROUGHPUT_COLOURS[name], THROUGHPUT_DASHES[name]),
-      label: name,
+      label: name === 'consumed' && outside ? `consumed (${COUNTED})` : name,
       figure: `${formatInt(t[name])}/s`,
     })),
     {
@@ -49,24 +52,64 @@ export function renderThroughput(result: BenchResult): string {
     const what = [warmup ? 'warm-up' : '', drained ? 'after the planned end' : ''].filter(Boolean).join(', ');
     items.push({ swatch: '<span class="swatch warmup"></span>', label: `not measured (${what})` });
   }
+  const consumed = outside
+    ? `consumed (${COUNTED}: gapipe does not see what this engine receives)`
+    : 'consumed (received by the aggregation consumers)';
+  const drain = outside
+    ? ' Seconds after the planned end are the drain: the engine catching up with what was left, not measured.'
+    : ' Seconds after the planned end are the drain: the consumers catching up with what was left, not measured.';
   return `<section aria-labelledby="throughput"><h2 id="throughput">Throughput</h2>
-<p class="explain">Records per second, read on the clock each second: produced (handed to the producer by the generator), acknowledged (by the broker) and consumed (received by the aggregation consumers). The figure beside each name is its mean over the measured seconds. Lines that agree lie on each other: acknowledged is dashed, over a wider produced.${drained ? ' Seconds after the planned end are the drain: the consumers catching up with what was left, not measured.' : ''}</p>
-${figure('throughput', [throughputPlot(series, planned), legend(items), gapNote(series)])}
-<h3>Consumer lag</h3>
-<p class="explain">Records that had reached the broker but not yet the consumers, at each second: the topic's end offsets minus the consumers' read positions, summed over partitions. A pipeline that keeps up stays near zero; one that falls behind climbs.</p>
-${figure('lag', [lagPlot(result, planned)])}
+<p class="explain">Records per second, read on the clock each second: produced (handed to the producer by the generator), acknowledged (by the broker) and ${consumed}. The figure beside each name is its mean over the measured seconds. Lines that agree lie on each other: acknowledged is dashed, over a wider produced.${drained ? drain : ''}</p>
+${figure('throughput', [throughputPlot(series, planned, outside), legend(items), consumedNote(result), gapNote(series)])}
+${outside ? lagOutsideHeading : lagHeading}
+${figure('lag', [lagPlot(result, planned, outside)])}
 <h3>Documents written</h3>
-<p class="explain">Aggregate documents acknowledged by the store per second — not events: a flush writes one document per open (window, region, event type, partition), once per flush interval, so this comes in steps.</p>
-${figure('written', [writtenPlot(series, planned)])}
-<div class="scroll"><table class="numbers">
-<thead><tr><th></th><th>produced</th><th>acknowledged</th><th>consumed</th><th>documents written</th><th>failed</th><th>late</th><th>dead-lettered</th><th>duplicates</th></tr></thead>
-<tbody>
-<tr><th>per second (measured)</th><td>${formatInt(t.produced)}</td><td>${formatInt(t.acknowledged)}</td><td>${formatInt(t.consumed)}</td><td>${formatNumber(Math.round(t.written * 10) / 10)}</td><td></td><td></td><td></td><td></td></tr>
-<tr><th>total</th><td>${formatInt(totals.produced)}</td><td>${formatInt(totals.acknowledged)}</td><td>${formatInt(totals.consumed)}</td><td>${formatInt(totals.written)}</td><td>${formatInt(totals.failed)}</td><td>${formatInt(totals.late)}</td><td>${formatInt(totals.deadLettered)}</td><td>${formatInt(totals.duplicates)}</td></tr>
-</tbody>
-</table></div>
-<p class="muted small">Maximum consumer lag while measured: ${formatInt(summary.maxLag)} records.</p>
+${
+  outside
+    ? `<p class="explain">Not measured for this engine: gapipe counts the documents its own consumers write; of another engine it sees only what its documents count (consumed and lag above, the visible latency).</p>`
+    : `<p class="explain">Aggregate documents acknowledged by the store per second — not events: a flush writes one document per open (window, region, event type, partition), once per flush interval, so this comes in steps.</p>
+${figure('written', [writtenPlot(series, planned)])}`
+}
+${totalsTable(result, outside)}
+<p class="muted small">${
+    outside
+      ? `Most records not yet counted in the engine's documents while measured: ${formatInt(summary.maxLag)}.`
+      : `Maximum consumer lag while measured: ${formatInt(summary.maxLag)} records.`
+  }</p>
 </section>`;
+}
+
+/** How an engine read from outside was counted, as the result says. */
+function consumedNote(result: BenchResult): string {
+  const how = engineOf(result)?.measuredBy.consumed;
+  if (!countedFromOutside(result) || !how) return '';
+  return `<p class="how small"><span class="muted">consumed, measured:</span> ${esc(how)}</p>`;
+}
+
+/** What consumed is, for an engine read from outside. */
+const COUNTED = "counted in the engine's documents";
+
+const lagHeading = `<h3>Consumer lag</h3>
+<p class="explain">Records that had reached the broker but not yet the consumers, at each second: the topic's end offsets minus the consumers' read positions, summed over partitions. A pipeline that keeps up stays near zero; one that falls behind climbs.</p>`;
+
+const lagOutsideHeading = `<h3>Lag: records not yet counted in the engine's documents</h3>
+<p class="explain">Records sent and not yet counted in the engine's documents, at each second. gapipe does not see the engine's read positions, so this runs from the producer to the searchable documents: the engine's reading, aggregating and writing all count. An engine that keeps up stays low; one that falls behind climbs.</p>`;
+
+/** The rates and totals; figures only gapipe's own consumers report are "—" for another engine. */
+function totalsTable(result: BenchResult, outside: boolean): string {
+  const t = result.summary.throughput;
+  const totals = result.summary.totals;
+  const own = (text: string) => (outside ? '<span class="muted">—</span>' : text);
+  const note = outside
+    ? `<p class="muted small">— ${NOT_MEASURED}: documents written, late, dead-lettered and duplicates are counted by gapipe's own consumers.</p>`
+    : '';
+  return `<div class="scroll"><table class="numbers">
+<thead><tr><th></th><th>produced</th><th>acknowledged</th><th>consumed${outside ? '<div class="muted small">counted in documents</div>' : ''}</th><th>documents written</th><th>failed</th><th>late</th><th>dead-lettered</th><th>duplicates</th></tr></thead>
+<tbody>
+<tr><th>per second (measured)</th><td>${formatInt(t.produced)}</td><td>${formatInt(t.acknowledged)}</td><td>${formatInt(t.consumed)}</td><td>${own(formatNumber(Math.round(t.written * 10) / 10))}</td><td></td><td></td><td></td><td></td></tr>
+<tr><th>total</th><td>${formatInt(totals.produced)}</td><td>${formatInt(totals.acknowledged)}</td><td>${formatInt(totals.consumed)}</td><td>${own(formatInt(totals.written))}</td><td>${formatInt(totals.failed)}</td><td>${own(formatInt(totals.late))}</td><td>${own(formatInt(totals.deadLettered))}</td><td>${own(formatInt(totals.duplicates))}</td></tr>
+</tbody>
+</table></div>${note}`;
 }
 
 /** Says which seconds have no reading of their own, and how the plots show them. */
@@ -89,7 +132,7 @@ const WRITTEN_FRAME: Frame = { height: 230, left: 88, right: 24, top: 26, bottom
  */
 const CATCH_UP_CLIP = 2;
 
-function throughputPlot(series: SeriesPoint[], plannedEnd: number): string {
+function throughputPlot(series: SeriesPoint[], plannedEnd: number, outside: boolean): string {
   const frame = THROUGHPUT_FRAME;
   const load = Math.max(
     1,
@@ -128,7 +171,7 @@ function throughputPlot(series: SeriesPoint[], plannedEnd: number): string {
       return top ? [{ px: x(point.t), label: `${top} ${formatInt(point[top])}/s` }] : [];
     });
     all.push(...clippedMarks(frame, clipped));
-    all.push(...hoverBands(series, frame, x, (point) => describeSecond(point, plannedEnd)));
+    all.push(...hoverBands(series, frame, x, (point) => describeSecond(point, plannedEnd, outside)));
   }
   all.push('</svg>');
   return all.join('\n');
@@ -170,7 +213,7 @@ function writtenPlot(series: SeriesPoint[], plannedEnd: number): string {
  */
 const LAG_AXIS_FLOOR_S = 0.2;
 
-function lagPlot(result: BenchResult, plannedEnd: number): string {
+function lagPlot(result: BenchResult, plannedEnd: number, outside: boolean): string {
   const { series, summary } = result;
   const frame = LAG_FRAME;
   const floor = Math.max(1, summary.targetRate * LAG_AXIS_FLOOR_S);
@@ -180,8 +223,21 @@ function lagPlot(result: BenchResult, plannedEnd: number): string {
   const yTicks = niceTicks(top, 4);
   const yMax = yTicks[yTicks.length - 1] ?? 1;
   const y = linearScale(0, yMax, plotBottom(frame), plotTop(frame));
-  const { x, parts } = benchTimeAxis(series, frame, y, yTicks, 'records behind', { plannedEndS: plannedEnd });
-  const all = [svgOpen('lag', frame, 'Consumer lag over the run'), ...parts];
+  // Short enough to fit along the plot in a phone's larger type; the heading says of what.
+  const { x, parts } = benchTimeAxis(
+    series,
+    frame,
+    y,
+    yTicks,
+    outside ? 'not yet counted' : 'records behind',
+    {
+      plannedEndS: plannedEnd,
+    },
+  );
+  const title = outside
+    ? "Records not yet counted in the engine's documents over the run"
+    : 'Consumer lag over the run';
+  const all = [svgOpen('lag', frame, title), ...parts];
   if (series.length === 0) all.push(noData(frame, 'no per-second data'));
   else {
     const points = secondRuns(series, (point) => [x(point.t), y(point.lag)]);
@@ -200,7 +256,7 @@ function lagPlot(result: BenchResult, plannedEnd: number): string {
         series,
         frame,
         x,
-        (point) => `t = ${point.t} s${point.warmup ? ' (warm-up)' : ''}\nlag ${formatInt(point.lag)} records`,
+        (point) => `t = ${point.t} s${point.warmup ? ' (warm-up)' : ''}\n${lagLine(point, outside)}`,
       ),
     );
   }
@@ -208,14 +264,19 @@ function lagPlot(result: BenchResult, plannedEnd: number): string {
   return all.join('\n');
 }
 
-function describeSecond(point: SeriesPoint, plannedEnd: number): string {
+function lagLine(point: SeriesPoint, outside: boolean): string {
+  return outside ? `not yet counted ${formatInt(point.lag)} records` : `lag ${formatInt(point.lag)} records`;
+}
+
+function describeSecond(point: SeriesPoint, plannedEnd: number, outside: boolean): string {
   const lines = [
     `t = ${point.t} s${point.warmup ? ' (warm-up)' : ''}`,
     point.t > plannedEnd ? 'after the planned end: nothing due' : `target ${formatInt(point.targetRate)}/s`,
   ];
-  for (const name of RECORD_SERIES) lines.push(`${name} ${formatInt(point[name])}/s`);
-  lines.push(`written ${formatInt(point.written)} documents/s`);
-  lines.push(`lag ${formatInt(point.lag)} records`);
+  for (const name of RECORD_SERIES)
+    lines.push(`${name}${name === 'consumed' && outside ? ' (counted)' : ''} ${formatInt(point[name])}/s`);
+  if (!outside) lines.push(`written ${formatInt(point.written)} documents/s`);
+  lines.push(lagLine(point, outside));
   if (point.errors > 0) lines.push(`errors ${formatInt(point.errors)}`);
   return lines.join('\n');
 }
