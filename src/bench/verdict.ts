@@ -208,6 +208,8 @@ const KEEPS_UP = 'pipeline keeps up';
 
 /** Seconds of load the consumers may be behind at the end of the measured window. */
 export const KEEP_UP_SECONDS = 2;
+/** How far the floor of an outside engine's backlog may rise over the measured window, in seconds of load. */
+export const KEEP_UP_GROWTH_SECONDS = 1;
 
 /**
  * The pipeline kept up with the load: at the end of the measured window its consumers were at most
@@ -230,6 +232,7 @@ function keepsUpCheck(input: VerdictInput): VerdictCheck {
   const allowed = Math.max(1000, rate * KEEP_UP_SECONDS);
   const seconds = rate > 0 ? ` (${formatSeconds((last.lag / rate) * 1000)} of load)` : '';
   const w = lagWords(summary);
+  if (summary.engine && summary.engine.name !== 'gapipe') return outsideKeepsUp(check, measured, rate, w);
   if (last.lag <= allowed || last.lag <= first.lag) {
     return {
       ...check,
@@ -247,6 +250,41 @@ function keepsUpCheck(input: VerdictInput): VerdictCheck {
     )} at ${first.t} s; ${w.it} ${formatInt(summary.throughput.consumed)}/s of ${formatInt(
       summary.throughput.produced,
     )}/s produced`,
+  };
+}
+
+/**
+ * An engine read from outside: its "lag" is the records not yet counted in its documents, which holds
+ * its whole visible latency — a micro-batch engine is always seconds of load behind, in a sawtooth
+ * that rises during a batch and drops when the batch is written. Whether it keeps up shows in the
+ * floor of that sawtooth: the lowest backlog in the second half of the measured window against the
+ * lowest in the first half (each half spanning at least one batch). It fell behind when the floor rose
+ * by more than KEEP_UP_GROWTH_SECONDS of load (at least 1,000 records).
+ */
+function outsideKeepsUp(
+  check: { name: string; group: 'run' },
+  measured: SeriesPoint[],
+  rate: number,
+  w: ReturnType<typeof lagWords>,
+): VerdictCheck {
+  const half = Math.floor(measured.length / 2);
+  if (half < 2)
+    return { ...check, outcome: 'skipped', message: 'too few measured seconds to tell a growing backlog' };
+  const floor = (points: SeriesPoint[]) => Math.min(...points.map((p) => p.lag));
+  const before = floor(measured.slice(0, half));
+  const after = floor(measured.slice(measured.length - half));
+  const growth = after - before;
+  const allowed = Math.max(1000, rate * KEEP_UP_GROWTH_SECONDS);
+  if (growth <= allowed)
+    return {
+      ...check,
+      outcome: 'passed',
+      message: `records ${w.notYet}: at least ${formatInt(before)} in the first ${half} measured seconds, at least ${formatInt(after)} in the last ${half} — not growing`,
+    };
+  return {
+    ...check,
+    outcome: 'failed',
+    message: `the pipeline fell behind: records ${w.notYet} never fell below ${formatInt(after)} in the last ${half} measured seconds, up from ${formatInt(before)} in the first ${half} (allowed: ${formatInt(allowed)} more)`,
   };
 }
 

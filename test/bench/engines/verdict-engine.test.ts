@@ -59,7 +59,7 @@ describe('decideVerdict: an engine read from outside', () => {
       expect(verdict.status).toBe('failed');
       expect(verdict.limitedBy).toBe('pipeline');
       expect(verdict.failures).toEqual([
-        "the pipeline fell behind: 60,000 records not yet counted in the engine's documents at the end of the measured window (6 s of load), up from 3,000 at 6 s; its documents counted 7,000/s of 10,000/s produced",
+        "the pipeline fell behind: records not yet counted in the engine's documents never fell below 33,000 in the last 10 measured seconds, up from 3,000 in the first 10 (allowed: 10,000 more)",
       ]);
       expect(verdict.limit).toBe(
         'pipeline-bound: the engine fell behind: records not yet counted in its documents reached 60,000 (its documents counted 7,000/s of 10,000/s produced)',
@@ -80,7 +80,31 @@ describe('decideVerdict: an engine read from outside', () => {
       expect(verdict.checks.find((c) => c.name === 'pipeline keeps up')).toMatchObject({
         outcome: 'passed',
         message:
-          "not yet counted in the engine's documents: 10,000 records at the end of the measured window (1 s of load), at most 10,000",
+          "records not yet counted in the engine's documents: at least 10,000 in the first 10 measured seconds, at least 10,000 in the last 10 — not growing",
+      });
+    },
+  );
+
+  it.each(['spark', 'external'] as const)(
+    '%s in micro-batches: a sawtooth backlog that does not grow keeps up, one that grows does not',
+    (engine) => {
+      // 2,000 records/s written every 10 s: the backlog rises 2,000 a second and drops at each batch.
+      const sawtooth = (extra: number): Scenario => ({
+        seconds: seconds(30, (i) => ({
+          elu: 0.3,
+          cpu: 0.28,
+          lagMs: 2,
+          consumerLag: 4_000 + (i % 10) * 2_000 + i * extra,
+        })),
+        targetRate: 2_000,
+      });
+      const steady = verdictOf(sawtooth(0), engine);
+      expect(steady.checks.find((c) => c.name === 'pipeline keeps up')?.outcome).toBe('passed');
+      // 300 more each second (it counts 1,700/s of 2,000/s): the floor rises from 4,000 to 10,000.
+      const behind = verdictOf(sawtooth(300), engine);
+      expect(behind.checks.find((c) => c.name === 'pipeline keeps up')).toMatchObject({
+        outcome: 'failed',
+        message: expect.stringMatching(/never fell below 10,000 in the last 15 measured seconds, up from 4,000 in the first 15 \(allowed: 2,000 more\)$/),
       });
     },
   );
