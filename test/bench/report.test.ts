@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { latencyCurve, renderReport } from '../../src/bench/report/index.js';
 import { LATENCY_KINDS } from '../../src/bench/types.js';
 import { newLatencyHistogram, sampleBenchResult } from './fixtures.js';
+import { asOutsideEngine, OUTSIDE_MEASURED_BY, SPARK_RESOURCES } from './helpers/engine-results.js';
 
 /** The `<svg data-plot="name">…</svg>` element of a plot. */
 function plot(html: string, name: string): string {
@@ -437,6 +438,187 @@ describe('renderReport', () => {
     const out = renderReport(sampleBenchResult({ series: [] }));
     expect(seriesPoints(plot(out, 'throughput'))).toEqual({});
     expect(plot(out, 'lag')).toContain('no per-second data');
+  });
+});
+
+const RESOURCES = SPARK_RESOURCES;
+
+/** A run of the Spark job (or the user's engine): no sink latency, consumed and lag counted in its documents. */
+function outsideRun(name: 'spark' | 'external', resources?: typeof RESOURCES) {
+  return asOutsideEngine(sampleBenchResult(), name, resources);
+}
+
+/** The `<dt>`s of the run facts, in order. */
+function factNames(html: string): string[] {
+  return [...html.matchAll(/<dt>([^<]+)<\/dt>/g)].map((m) => m[1] ?? '');
+}
+
+describe('renderReport for an engine', () => {
+  const spark = renderReport(outsideRun('spark', RESOURCES));
+  const external = renderReport(outsideRun('external'));
+  const gapipeResult = sampleBenchResult({
+    config: { engine: 'gapipe' },
+    summary: {
+      engine: {
+        name: 'gapipe',
+        description: '2 consumer processes',
+        resources: {
+          ...RESOURCES,
+          cpuCoresMean: 0.42,
+          cpuCoresMax: 0.61,
+          rssMaxBytes: 180 * 1024 ** 2,
+          processes: 2,
+        },
+        measuredBy: {
+          ...OUTSIDE_MEASURED_BY,
+          sink: "inside gapipe's consumer: from the intended send time to its aggregate acknowledged by Elasticsearch",
+          consumed: "the consumers' own counts",
+          lag: "the topic's end offsets minus the consumers' read positions",
+        },
+      },
+    },
+  });
+  const gapipe = renderReport(gapipeResult);
+
+  it('names the engine beside the target, and says nothing of one for an older result', () => {
+    expect(factNames(spark).slice(0, 2)).toEqual(['Target', 'Engine']);
+    expect(spark).toContain(
+      '<dt>Engine</dt><dd>spark <span class="muted">— the Spark job on local[2]</span></dd>',
+    );
+    expect(gapipe).toContain(
+      '<dt>Engine</dt><dd>gapipe <span class="muted">— 2 consumer processes</span></dd>',
+    );
+    // --consumers sets gapipe's own consumers: beside another engine the figure would mislead.
+    expect(factNames(spark)).not.toContain('Consumers');
+    expect(factNames(gapipe)).toContain('Consumers');
+    expect(factNames(spark)).toContain('Lag (records not yet counted)');
+    expect(factNames(gapipe)).toContain('Consumer lag');
+
+    // A result without engine fields (written before engines) reads as it always did.
+    const html = renderReport(sampleBenchResult());
+    expect(factNames(html)).not.toContain('Engine');
+    expect(html).not.toContain('id="engine"');
+    expect(html).not.toContain('class="how');
+    expect(html).not.toContain('not measured for this engine');
+  });
+
+  it('says how each latency kind was measured, and that sink was not, leaving its line out', () => {
+    for (const kind of ['produce-ack', 'delivery', 'visible'] as const) {
+      expect(spark).toMatch(
+        new RegExp(
+          `${kind}<div[^>]*>[^<]*</div></th>(<td>[^<]*</td>){6}</tr><tr class="how-row"><td colspan="7" class="how small"><span class="muted">measured:</span> ([^<]*)</td></tr>`,
+        ),
+      );
+    }
+    expect(spark).toContain(
+      '<span class="muted">measured:</span> a tap consumer in its own group (gapipe-bench-1a2b-tap): from the intended send time to the record&#39;s arrival there',
+    );
+    // Sink: a row that says so, not an empty row or zeros; no line on the plot, the legend says why.
+    expect(spark).toMatch(
+      /sink<div[^>]*>[^<]*<\/div><\/th><td colspan="6" class="muted center">not measured for this engine<\/td><\/tr>/,
+    );
+    expect(spark).not.toContain('no samples');
+    expect(Object.keys(seriesPoints(plot(spark, 'latency'))).sort()).toEqual([
+      'delivery',
+      'produce-ack',
+      'visible',
+    ]);
+    expect(spark).toMatch(/<li class="absent">.*sink — not measured for this engine<\/li>/);
+
+    // gapipe measures sink itself: every kind drawn, each with how it was measured.
+    expect(Object.keys(seriesPoints(plot(gapipe, 'latency'))).sort()).toEqual([...LATENCY_KINDS].sort());
+    expect(gapipe.match(/<tr class="how-row">/g)).toHaveLength(4);
+    expect(gapipe).not.toContain('not measured for this engine');
+  });
+
+  it('keeps "no samples" for a kind the engine has but that had none', () => {
+    const out = renderReport(
+      sampleBenchResult(
+        {
+          summary: { engine: { name: 'gapipe', description: '1 consumer', measuredBy: OUTSIDE_MEASURED_BY } },
+        },
+        { emptyKinds: ['visible'] },
+      ),
+    );
+    expect(out).toMatch(/visible<div[^>]*>[^<]*<\/div><\/th><td colspan="6"[^>]*>no samples<\/td>/);
+    expect(out).toContain('visible — no samples');
+    // The result names no way sink was measured, yet it has samples: it is drawn, not hidden.
+    expect(Object.keys(seriesPoints(plot(out, 'latency')))).toContain('sink');
+  });
+
+  it('labels consumed and the lag as counted in the engine’s documents, and leaves out what it cannot count', () => {
+    expect(spark).toMatch(
+      /<li data-series="consumed">.*consumed \(counted in the engine&#39;s documents\) <span class="figure">/,
+    );
+    expect(spark).toContain(
+      'consumed, measured:</span> records the engine&#39;s documents count (each cell&#39;s events against each sent record&#39;s rank in it)',
+    );
+    expect(spark).toContain("<h3>Lag: records not yet counted in the engine's documents</h3>");
+    expect(spark).not.toContain('<h3>Consumer lag</h3>');
+    expect(plot(spark, 'lag')).toContain('>not yet counted<');
+    expect(plot(spark, 'throughput')).toMatch(
+      /data-tip="t = 30 s\ntarget [\d,]+\/s\nproduced [\d,]+\/s\nacknowledged [\d,]+\/s\nconsumed \(counted\) [\d,]+\/s\nnot yet counted [\d,]+ records"/,
+    );
+    // Documents written, late, dead-lettered, duplicates: gapipe's consumers count those.
+    expect(() => plot(spark, 'written')).toThrow();
+    expect(spark).toContain(
+      'Not measured for this engine: gapipe counts the documents its own consumers write',
+    );
+    expect(spark).toMatch(
+      /<tr><th>total<\/th>(<td>[\d,]+<\/td>){3}<td><span class="muted">—<\/span><\/td><td>0<\/td>(<td><span class="muted">—<\/span><\/td>){3}<\/tr>/,
+    );
+
+    // gapipe's own figures keep their names.
+    expect(gapipe).toMatch(/<li data-series="consumed">.*consumed <span class="figure">/);
+    expect(gapipe).toContain('<h3>Consumer lag</h3>');
+    expect(plot(gapipe, 'lag')).toContain('>records behind<');
+    expect(seriesPoints(plot(gapipe, 'written'))).toEqual({ written: 60 });
+    expect(gapipe).not.toContain('consumed, measured:');
+  });
+
+  it('shows the engine’s CPU and memory, or why they were not measured', () => {
+    const section = (out: string) =>
+      /<section aria-labelledby="engine">[\s\S]*?<\/section>/.exec(out)?.[0] ?? '';
+    expect(section(spark)).toContain(
+      '<tr><th>spark (measured)</th><td>1.37 / 1.96 <span class="muted">of 8</span></td><td>1.5 GiB</td><td>4</td></tr>',
+    );
+    expect(section(spark)).toContain('read from /proc once a second while measured');
+    expect(section(gapipe)).toContain(
+      '<td>0.42 / 0.61 <span class="muted">of 8</span></td><td>180 MiB</td><td>2</td>',
+    );
+    expect(section(external)).toContain('not measured (its processes are not started by gapipe)');
+    expect(section(external)).not.toContain('<table');
+    expect(section(external)).not.toContain('Its CPU');
+    const embedded = renderReport(
+      sampleBenchResult(
+        { summary: { engine: { name: 'gapipe', description: '1 consumer', measuredBy: {} } } },
+        { target: 'embedded' },
+      ),
+    );
+    expect(section(embedded)).toContain(
+      'on the embedded target the consumers run in the bench&#39;s own process',
+    );
+    // The engine's section sits between the throughput and the instrument.
+    expect(spark.indexOf('id="throughput"')).toBeLessThan(spark.indexOf('id="engine"'));
+    expect(spark.indexOf('id="engine"')).toBeLessThan(spark.indexOf('id="instrument"'));
+  });
+
+  it('escapes what the result says of its engine', () => {
+    const attack = '<script>alert(1)</script>';
+    const out = renderReport(
+      sampleBenchResult({
+        summary: {
+          engine: {
+            name: 'external',
+            description: attack,
+            resources: { ...RESOURCES, method: attack },
+            measuredBy: { ...OUTSIDE_MEASURED_BY, delivery: attack, consumed: attack },
+          },
+        },
+      }),
+    );
+    expect(out).not.toContain('<script>alert');
+    expect(out.split('&lt;script&gt;alert(1)&lt;/script&gt;').length - 1).toBeGreaterThanOrEqual(5);
   });
 });
 

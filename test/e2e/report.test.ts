@@ -3,8 +3,9 @@
  * it opens without errors or any network request, every plot is laid out and has data, no label is
  * cut off at a plot's edge or drawn over another, each line has a legend entry with the figure
  * result.json has for it, the axes fit the data, the tooltips work, and it fits a phone-width
- * screen — for sample results, and for two real embedded runs: one that kept up and one whose
- * consumer fell behind. Every chart (plot and legend) is saved as a screenshot, at desktop and phone
+ * screen — for sample results, for two real embedded runs: one that kept up and one whose
+ * consumer fell behind, and for that second run read as an engine gapipe reads from outside (the
+ * Spark job's: no sink latency, no documents-written plot, lag counted in its documents). Every chart (plot and legend) is saved as a screenshot, at desktop and phone
  * width, in a folder the test prints (GAPIPE_REPORT_SHOTS chooses it). Needs no Docker.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { renderReport } from '../../src/bench/report/index.js';
 import type { BenchResult } from '../../src/bench/types.js';
 import { sampleBenchResult } from '../bench/fixtures.js';
 import { embeddedRuns } from '../bench/helpers/embedded-runs.js';
+import { asOutsideEngine, SPARK_RESOURCES } from '../bench/helpers/engine-results.js';
 
 const CHROMIUM = process.env.GAPIPE_CHROMIUM || '/usr/bin/chromium';
 // The rendered reports and the screenshots of every chart stay here after the run, for a look.
@@ -109,6 +111,8 @@ const runs = () => embeddedRuns(join(dir, 'runs'));
 const WIDTHS = { wide: 1200, narrow: 380 } as const;
 
 const PLOTS = ['latency', 'throughput', 'lag', 'written', 'instrument', 'schedule'];
+/** An engine read from outside writes no document gapipe counts: it has no documents-written plot. */
+const OUTSIDE_PLOTS = PLOTS.filter((plot) => plot !== 'written');
 
 const cases: Array<{
   name: string;
@@ -118,6 +122,8 @@ const cases: Array<{
   hover?: { nth: number; text: RegExp };
   /** The lag plot climbs (a run that fell behind) or stays near the floor. */
   lag?: 'climbs' | 'flat';
+  /** An engine gapipe reads from outside: consumed and lag counted in its documents. */
+  outside?: boolean;
 }> = [
   {
     name: 'a passed lab run',
@@ -146,6 +152,14 @@ const cases: Array<{
     drawnKinds: ['produce-ack', 'delivery', 'sink', 'visible'],
     hover: { nth: 4, text: /^t = 4 s\ntarget 5,000\/s\nproduced [\d,]+\/s/ },
     lag: 'climbs',
+  },
+  {
+    name: 'that run read as the Spark job',
+    result: async () => asOutsideEngine((await runs()).behind.result, 'spark', SPARK_RESOURCES),
+    drawnKinds: ['produce-ack', 'delivery', 'visible'],
+    hover: { nth: 4, text: /^t = 4 s\ntarget 5,000\/s\nproduced [\d,]+\/s/ },
+    lag: 'climbs',
+    outside: true,
   },
 ];
 
@@ -229,8 +243,9 @@ function tickValue(text: string): number {
   return value;
 }
 
-describe.each(cases)('report.html of $name', ({ name, result, drawnKinds, hover, lag }) => {
+describe.each(cases)('report.html of $name', ({ name, result, drawnKinds, hover, lag, outside }) => {
   const slug = name.replace(/\W+/g, '-');
+  const plots = outside ? OUTSIDE_PLOTS : PLOTS;
   let file: string;
   let bench: BenchResult;
 
@@ -244,7 +259,7 @@ describe.each(cases)('report.html of $name', ({ name, result, drawnKinds, hover,
     const { page, problems } = await open(file, WIDTHS.wide);
     try {
       const layouts = await plotLayouts(page);
-      expect(layouts.map((layout) => layout.plot)).toEqual(PLOTS);
+      expect(layouts.map((layout) => layout.plot)).toEqual(plots);
       for (const layout of layouts) {
         expect(layout.width, layout.plot).toBeGreaterThan(0);
         expect(layout.height, layout.plot).toBeGreaterThan(0);
@@ -253,6 +268,15 @@ describe.each(cases)('report.html of $name', ({ name, result, drawnKinds, hover,
       }
       const latency = layouts.find((layout) => layout.plot === 'latency');
       expect(Object.keys(latency?.series ?? {}).sort()).toEqual([...drawnKinds].sort());
+      if (outside) {
+        // The kind the engine does not have is named as such, and the engine's own figures are shown.
+        // (This runs in the page; the project compiles without the DOM library, hence the structural type.)
+        const text = (element: unknown) => (element as { textContent: string | null }).textContent ?? '';
+        const legend = await page.$eval('figure[data-chart="latency"] .legend', text);
+        expect(legend).toContain('sink — not measured for this engine');
+        const engine = await page.$eval('section[aria-labelledby="engine"]', text);
+        expect(engine).toMatch(/spark \(measured\)[\d.]+ \/ [\d.]+ of \d+/);
+      }
 
       const screenshot = join(dir, `${slug}.png`);
       await page.screenshot({ path: screenshot, fullPage: true });
@@ -269,7 +293,7 @@ describe.each(cases)('report.html of $name', ({ name, result, drawnKinds, hover,
       const { page, problems } = await open(file, width);
       try {
         const charts = await chartBoxes(page);
-        expect(charts.map((chart) => chart.plot)).toEqual(PLOTS);
+        expect(charts.map((chart) => chart.plot)).toEqual(plots);
         // Text past the viewBox is cut off by the browser, and text over text is unreadable.
         expect(charts.flatMap(labelProblems)).toEqual([]);
         // The labels of the shaded stretches (warm-up, after the planned end) sit above the plot
@@ -280,7 +304,7 @@ describe.each(cases)('report.html of $name', ({ name, result, drawnKinds, hover,
         }
         // Each chart with what belongs to it (legend, notes), as a reader sees it.
         const figures = await page.$$('figure[data-chart]');
-        expect(figures).toHaveLength(PLOTS.length);
+        expect(figures).toHaveLength(plots.length);
         for (const figure of figures) {
           const chart = await figure.evaluate((element) => element.getAttribute('data-chart') ?? '');
           const shot = join(dir, `${slug}-${widthName}-${chart}.png`);
@@ -333,7 +357,9 @@ describe.each(cases)('report.html of $name', ({ name, result, drawnKinds, hover,
       }
       // The lag: the run facts and the mark on the plot give result.json's maximum.
       const facts = await page.$eval('section[aria-label="Run"] dl', (dl) => dl.textContent ?? '');
-      expect(facts).toContain(`Consumer lag${count(summary.maxLag)} records at most`);
+      expect(facts).toContain(
+        `${outside ? 'Lag (records not yet counted)' : 'Consumer lag'}${count(summary.maxLag)} records at most`,
+      );
       const marks = await page.$$eval('svg[data-plot="lag"] text.mark-label', (texts) =>
         texts.map((t) => t.textContent ?? ''),
       );
@@ -452,7 +478,11 @@ describe.each(cases)('report.html of $name', ({ name, result, drawnKinds, hover,
       });
       expect(tip.hidden).toBe(false);
       expect(tip.text).toMatch(hover?.text ?? /^t = 30 s\ntarget 5,000\/s\nproduced [\d,]+\/s/);
-      expect(tip.text).toMatch(/\nwritten [\d,]+ documents\/s\nlag [\d,]+ records/);
+      expect(tip.text).toMatch(
+        outside
+          ? /\nconsumed \(counted\) [\d,]+\/s\nnot yet counted [\d,]+ records/
+          : /\nwritten [\d,]+ documents\/s\nlag [\d,]+ records/,
+      );
       expect(problems).toEqual([]);
     } finally {
       await page.close();

@@ -39,6 +39,8 @@ svg.plot .limit-label{font-size:11.5px}
 pre{margin:4px 0 0;padding:10px 12px;background:var(--soft);border:1px solid var(--line);border-radius:6px;white-space:pre-wrap;overflow-wrap:anywhere}
 details{margin-top:10px}summary{cursor:pointer;color:var(--muted)}
 .explain{color:var(--muted);margin:4px 0 10px;max-width:860px}
+.how{font-weight:400}figure .how{margin:8px 0 0;max-width:860px}
+tr.has-how>*{border-bottom:none;padding-bottom:2px}table.numbers tr.how-row td{text-align:left;padding-top:0}
 svg.plot{display:block;width:100%;height:auto;background:#fff}
 svg.plot text{font-family:var(--sans);fill:var(--muted)}
 svg.plot .tick{font-size:12px}

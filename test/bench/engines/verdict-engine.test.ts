@@ -104,7 +104,9 @@ describe('decideVerdict: an engine read from outside', () => {
       const behind = verdictOf(sawtooth(300), engine);
       expect(behind.checks.find((c) => c.name === 'pipeline keeps up')).toMatchObject({
         outcome: 'failed',
-        message: expect.stringMatching(/never fell below 10,000 in the last 15 measured seconds, up from 4,000 in the first 15 \(allowed: 2,000 more\)$/),
+        message: expect.stringMatching(
+          /never fell below 10,000 in the last 15 measured seconds, up from 4,000 in the first 15 \(allowed: 2,000 more\)$/,
+        ),
       });
     },
   );

@@ -88,14 +88,19 @@ function latencyTable(result: BenchResult): string {
     const s = latency[kind];
     const notMeasured = notMeasuredForEngine(result, kind);
     const how = notMeasured ? "only inside gapipe's own consumers" : measuredByOf(result, kind);
-    const measured = how
-      ? `<div class="how small"><span class="muted">measured:</span> ${esc(how)}</div>`
+    // How it was measured goes on a line of its own across the table: in the kind's cell it made the
+    // rows tall and narrow on a phone.
+    const howRow = how
+      ? `<tr class="how-row"><td colspan="7" class="how small"><span class="muted">measured:</span> ${esc(how)}</td></tr>`
       : '';
-    const name = `<th>${lineSwatch(KIND_COLOURS[kind], KIND_DASHES[kind])}${esc(kind)}<div class="muted small">${esc(LATENCY_DESCRIPTIONS[kind])}</div>${measured}</th>`;
-    if (notMeasured) return `<tr>${name}<td colspan="6" class="muted center">${NOT_MEASURED}</td></tr>`;
-    if (!s || s.count === 0) return `<tr>${name}<td colspan="6" class="muted center">no samples</td></tr>`;
+    const open = how ? '<tr class="has-how">' : '<tr>';
+    const name = `<th>${lineSwatch(KIND_COLOURS[kind], KIND_DASHES[kind])}${esc(kind)}<div class="muted small">${esc(LATENCY_DESCRIPTIONS[kind])}</div></th>`;
+    if (notMeasured)
+      return `${open}${name}<td colspan="6" class="muted center">${NOT_MEASURED}</td></tr>${howRow}`;
+    if (!s || s.count === 0)
+      return `${open}${name}<td colspan="6" class="muted center">no samples</td></tr>${howRow}`;
     const cells = [s.p50Ms, s.p90Ms, s.p99Ms, s.p999Ms, s.maxMs].map((ms) => `<td>${esc(formatMs(ms))}</td>`);
-    return `<tr>${name}${cells.join('')}<td>${esc(formatInt(s.count))}</td></tr>`;
+    return `${open}${name}${cells.join('')}<td>${esc(formatInt(s.count))}</td></tr>${howRow}`;
   });
   return `<div class="scroll"><table class="numbers">
 <caption>Latency, ms (measured part of the run)</caption>
