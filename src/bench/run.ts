@@ -405,6 +405,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
         ...(reading.atMs < loadEndAtMs
           ? { phase: 'load' as const, phaseElapsedMs: reading.atMs - loadStart }
           : { phase: 'draining' as const, phaseElapsedMs: reading.atMs - loadEndAtMs }),
+        ...(theEngine.reportsProgress ? {} : { outsideEngine: theEngine.name }),
         elapsedMs: reading.atMs - loadStart,
         totalMs,
         warmup: point.warmup,

@@ -298,6 +298,11 @@ export interface BenchResult {
 
 /** Live figures for the terminal view, about once per second (during the load and the drain after it). */
 export interface BenchProgress {
+  /**
+   * Set for an engine read from outside (spark, external): consumed is then what its documents count,
+   * lag what they do not count yet, and documents written are not known.
+   */
+  outsideEngine?: EngineName;
   /** 'load' while the load runs; 'draining' while the consumers catch up after it. */
   phase: 'load' | 'draining';
   /** Time in that phase, ms (for the load, the same as elapsedMs). */

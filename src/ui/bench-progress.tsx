@@ -206,15 +206,18 @@ function ThroughputRows({ progress: p }: { progress: BenchProgress }) {
         behind ? 'yellow' : undefined,
       )}
       {row(
-        'consumed',
+        p.outsideEngine ? 'counted' : 'consumed',
         formatRate(p.rates.consumed),
         sparkline(
           history.map((h) => h.consumed),
           recordScale,
         ),
       )}
-      {row('written', formatDocsRate(p.rates.written), sparkline(history.map((h) => h.written)))}
-      {row('lag', formatCount(p.lag), sparkline(history.map((h) => h.lag)))}
+      {/* An engine read from outside: its documents written are not known. */}
+      {p.outsideEngine
+        ? null
+        : row('written', formatDocsRate(p.rates.written), sparkline(history.map((h) => h.written)))}
+      {row(p.outsideEngine ? 'not counted' : 'lag', formatCount(p.lag), sparkline(history.map((h) => h.lag)))}
       <InstrumentRows progress={p} />
     </Box>
   );

@@ -112,9 +112,13 @@ export function formatBenchLine(p: BenchProgress): string {
       : `${formatElapsed(Math.min(p.elapsedMs, p.totalMs))}/${formatDuration(p.totalMs)}`,
     p.warmup && !draining ? chalk.yellow('warm-up') : '',
     draining ? '' : `produced ${formatRate(p.rates.produced)} (target ${formatRate(p.targetRate)})`,
-    `consumed ${formatRate(p.rates.consumed)}`,
-    `written ${formatDocsRate(p.rates.written)}`,
-    `lag ${formatCount(p.lag)}`,
+    ...(p.outsideEngine
+      ? [`counted ${formatRate(p.rates.consumed)}`, `not yet counted ${formatCount(p.lag)}`]
+      : [
+          `consumed ${formatRate(p.rates.consumed)}`,
+          `written ${formatDocsRate(p.rates.written)}`,
+          `lag ${formatCount(p.lag)}`,
+        ]),
     `delivery p99 ${delivery.count > 0 ? `${formatLatencyMs(delivery.p99Ms)}ms` : '-'}`,
     draining ? '' : formatInstrument(p.instrument),
     p.errors.length > 0 ? chalk.red(`errors ${formatCount(p.errors.length)}`) : 'errors 0',
@@ -238,7 +242,9 @@ export function renderBenchSummary(result: BenchResult, files?: { dir: string })
         ? chalk.green('— the load kept its schedule')
         : chalk.yellow('— the load fell behind its schedule')
     }`,
-    `  per second: produced ${formatRate(tp.produced)} · acknowledged ${formatRate(tp.acknowledged)} · consumed ${formatRate(tp.consumed)} · written ${formatDocsRate(tp.written)} · max consumer lag ${plural(s.maxLag, 'record')}`,
+    s.engine && s.engine.name !== 'gapipe'
+      ? `  per second: produced ${formatRate(tp.produced)} · acknowledged ${formatRate(tp.acknowledged)} · counted in the engine's documents ${formatRate(tp.consumed)} · at most ${plural(s.maxLag, 'record')} not yet counted`
+      : `  per second: produced ${formatRate(tp.produced)} · acknowledged ${formatRate(tp.acknowledged)} · consumed ${formatRate(tp.consumed)} · written ${formatDocsRate(tp.written)} · max consumer lag ${plural(s.maxLag, 'record')}`,
   );
   const t = s.totals;
   lines.push(

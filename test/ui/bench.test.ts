@@ -292,6 +292,12 @@ describe('formatBenchLine', () => {
     );
   });
 
+  it('for an engine read from outside, says what its documents count and leaves out what it cannot know', () => {
+    expect(plain(formatBenchLine({ ...progress, outsideEngine: 'spark' }))).toBe(
+      '1m5s/5m30s produced 99,870/s (target 100,000/s) counted 99,500/s not yet counted 1,234 delivery p99 12.3ms errors 0',
+    );
+  });
+
   it('says how busy the load generator is and how far behind its schedule', () => {
     const instrument = {
       elu: 0.98,
