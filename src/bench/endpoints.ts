@@ -8,7 +8,7 @@ import { GapipeError } from '../errors.js';
 import { DockerodeFacade } from '../lab/docker.js';
 import { Lab } from '../lab/lab.js';
 import { type LabOptions, labInputFromEnv, resolveLabOptions } from '../lab/options.js';
-import { AGGREGATES_INDEX, loadIndexTemplate } from '../lab/provision/elasticsearch.js';
+import { AGGREGATES_INDEX, ensureIndexTemplate } from '../lab/provision/elasticsearch.js';
 import type { Logger } from '../log.js';
 import type { MemoryBroker } from './embedded.js';
 import type { BenchOptions } from './run.js';
@@ -222,9 +222,6 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  * or out of date), for an engine gapipe did not write: it finds the index as docs/engines.md says.
  */
 export async function createRunIndex(es: Client, index: string): Promise<void> {
-  const { body, hash } = loadIndexTemplate('elasticsearch/aggregates-template.json');
-  const existing = await es.indices.getIndexTemplate({ name: AGGREGATES_INDEX }, { ignore: [404] });
-  if (existing.index_templates?.[0]?.index_template._meta?.content_hash !== hash)
-    await es.indices.putIndexTemplate({ name: AGGREGATES_INDEX, ...(body as object) });
+  await ensureIndexTemplate(es, AGGREGATES_INDEX, 'elasticsearch/aggregates-template.json');
   await es.indices.create({ index }, { ignore: [400] });
 }

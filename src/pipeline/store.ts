@@ -6,7 +6,7 @@
  */
 import { Client, errors } from '@elastic/elasticsearch';
 import { GapipeError } from '../errors.js';
-import { AGGREGATES_INDEX, EVENTS_INDEX, loadIndexTemplate } from '../lab/provision/elasticsearch.js';
+import { AGGREGATES_INDEX, EVENTS_INDEX, ensureIndexTemplate } from '../lab/provision/elasticsearch.js';
 import type { FlushBatch, PartitionCheckpoint } from './aggregator.js';
 import { CHECKPOINT_FORMAT } from './aggregator.js';
 import type { AggregateDoc } from './types.js';
@@ -117,8 +117,8 @@ export class ElasticsearchStore implements AggregateStore {
 
   async prepare(): Promise<void> {
     try {
-      await this.ensureTemplate('gapipe-aggregates', 'elasticsearch/aggregates-template.json');
-      await this.ensureTemplate('gapipe-events', 'elasticsearch/events-template.json');
+      await ensureIndexTemplate(this.client, AGGREGATES_INDEX, 'elasticsearch/aggregates-template.json');
+      await ensureIndexTemplate(this.client, EVENTS_INDEX, 'elasticsearch/events-template.json');
       for (const index of [this.options.index, STATE_INDEX]) {
         const exists = await this.client.indices.exists({ index });
         if (!exists) {
@@ -285,13 +285,6 @@ export class ElasticsearchStore implements AggregateStore {
       if (retryable) throw new RetryableStoreError(`Elasticsearch could not take every write: ${retryable}`);
     }
     return items;
-  }
-
-  private async ensureTemplate(name: string, file: string): Promise<void> {
-    const { body, hash } = loadIndexTemplate(file);
-    const existing = await this.client.indices.getIndexTemplate({ name }, { ignore: [404] });
-    const current = existing.index_templates?.[0]?.index_template._meta?.content_hash;
-    if (current !== hash) await this.client.indices.putIndexTemplate({ name, ...(body as object) });
   }
 
   private unreachable(error: unknown, what: string): GapipeError {

@@ -32,20 +32,29 @@ export function loadIndexTemplate(file: string): { body: TemplateBody; hash: str
   return { body: { ...body, _meta: { ...body._meta, content_hash: hash } }, hash };
 }
 
+/**
+ * Installs the index template kept in templates/`file` under `name` when it is missing or its content
+ * hash differs from the one installed; says which. Every writer of gapipe's indices goes through this
+ * (`lab up`, the consumer's store, the bench's run index), so they all agree on one mapping.
+ */
+export async function ensureIndexTemplate(
+  client: Client,
+  name: string,
+  file: string,
+): Promise<IndexTemplateResult['status']> {
+  const { body, hash } = loadIndexTemplate(file);
+  const existing = await client.indices.getIndexTemplate({ name }, { ignore: [404] });
+  if (existing.index_templates?.[0]?.index_template._meta?.content_hash === hash) return 'unchanged';
+  await client.indices.putIndexTemplate({ name, ...(body as object) });
+  return existing.index_templates?.length ? 'updated' : 'created';
+}
+
 export async function provisionElasticsearch(url: string): Promise<IndexTemplateResult[]> {
   const client = new Client({ node: url, requestTimeout: 30_000, maxRetries: 3 });
   const results: IndexTemplateResult[] = [];
   try {
     for (const t of INDEX_TEMPLATES) {
-      const { body, hash } = loadIndexTemplate(t.file);
-      let status: IndexTemplateResult['status'] = 'created';
-      const existing = await client.indices.getIndexTemplate({ name: t.name }, { ignore: [404] });
-      const current = existing.index_templates?.[0]?.index_template._meta?.content_hash;
-      if (current === hash) status = 'unchanged';
-      else {
-        if (existing.index_templates?.length) status = 'updated';
-        await client.indices.putIndexTemplate({ name: t.name, ...(body as object) });
-      }
+      const status = await ensureIndexTemplate(client, t.name, t.file);
       const exists = await client.indices.exists({ index: t.index });
       if (!exists) await client.indices.create({ index: t.index }, { ignore: [400] });
       results.push({
