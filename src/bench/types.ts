@@ -13,6 +13,13 @@ export const RESULT_FORMAT = 'gapipe-bench-result/1';
 
 export const LATENCY_KINDS = ['produce-ack', 'delivery', 'sink', 'visible'] as const;
 export type LatencyKind = (typeof LATENCY_KINDS)[number];
+/**
+ * Kinds timed only inside gapipe's own consumer (its writes acknowledged by the store): an engine read
+ * from outside has none of them.
+ */
+/** Said wherever a figure that an engine read from outside does not have would be. */
+export const NOT_MEASURED = 'not measured for this engine';
+export const INSIDE_ONLY_KINDS: ReadonlySet<LatencyKind> = new Set<LatencyKind>(['sink']);
 
 export const LATENCY_DESCRIPTIONS: Record<LatencyKind, string> = {
   'produce-ack': 'intended send time → acknowledged by the broker',
@@ -278,6 +285,8 @@ export interface EngineSummary {
   resources?: EngineResources;
   /** Per figure (each latency kind, consumed, lag): how it was measured. */
   measuredBy: Partial<Record<LatencyKind | 'consumed' | 'lag', string>>;
+  /** The engine's own software and versions (Spark, its Kafka connector, Java), where gapipe ran it. */
+  software?: Record<string, string>;
 }
 
 /** What a run measured, before the assertions and the verdict are decided from it. */

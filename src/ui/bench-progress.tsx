@@ -6,7 +6,13 @@
  */
 import { Box, Static, Text, useInput, useStdin } from 'ink';
 import { useState } from 'react';
-import { type BenchPhase, type BenchProgress, LATENCY_KINDS, type LatencySummary } from '../bench/types.js';
+import {
+  type BenchPhase,
+  type BenchProgress,
+  INSIDE_ONLY_KINDS,
+  LATENCY_KINDS,
+  type LatencySummary,
+} from '../bench/types.js';
 import {
   type BenchReporter,
   type BenchStart,
@@ -168,6 +174,8 @@ function LatencyRows({ progress: p }: { progress: BenchProgress }) {
               <>
                 {latencyCells(l)} <Text color="cyan">{latencyBar(l.p99Ms)}</Text>
               </>
+            ) : p.outsideEngine && INSIDE_ONLY_KINDS.has(kind) ? (
+              <Text dimColor>not measured for this engine</Text>
             ) : (
               <Text dimColor>no samples yet{p.warmup ? ' (warm-up is not measured)' : ''}</Text>
             )}
@@ -270,6 +278,29 @@ function Totals({ progress: p, allowedLatenessMs }: { progress: BenchProgress; a
     allowedLatenessMs === undefined
       ? ''
       : ` (event time − ${formatDuration(allowedLatenessMs)} allowed lateness)`;
+  const failedAndErrors = (
+    <>
+      {t.failed > 0 ? <Text color="red">failed {formatCount(t.failed)}</Text> : 'failed 0'} ·{' '}
+      {p.errors.length > 0 ? <Text color="red">errors {formatCount(p.errors.length)}</Text> : 'errors 0'}
+    </>
+  );
+  // An engine read from outside keeps its watermark, late and dead-lettered records and documents to
+  // itself: the bench sees only what its documents count.
+  if (p.outsideEngine) {
+    return (
+      <Box flexDirection="column">
+        <Text>
+          {failedAndErrors}
+          <Text dimColor> · watermark, late and dead-lettered records: inside the engine, not measured</Text>
+        </Text>
+        <Text dimColor>
+          total produced {formatCount(t.produced)} · acknowledged {formatCount(t.acknowledged)} · counted{' '}
+          {formatCount(t.consumed)}
+        </Text>
+        <LastError error={lastError} />
+      </Box>
+    );
+  }
   return (
     <Box flexDirection="column">
       <Text>
@@ -284,19 +315,22 @@ function Totals({ progress: p, allowedLatenessMs }: { progress: BenchProgress; a
         ) : (
           'dead-lettered 0'
         )}{' '}
-        · {t.failed > 0 ? <Text color="red">failed {formatCount(t.failed)}</Text> : 'failed 0'} ·{' '}
-        {p.errors.length > 0 ? <Text color="red">errors {formatCount(p.errors.length)}</Text> : 'errors 0'}
+        · {failedAndErrors}
       </Text>
       <Text dimColor>
         total produced {formatCount(t.produced)} · acknowledged {formatCount(t.acknowledged)} · consumed{' '}
         {formatCount(t.consumed)} · written {formatCount(t.written)} docs
       </Text>
-      {lastError === undefined ? null : (
-        <Text color="red" wrap="truncate-end">
-          last error: {truncate(lastError, MAX_ERROR_CHARS)}
-        </Text>
-      )}
+      <LastError error={lastError} />
     </Box>
+  );
+}
+
+function LastError({ error }: { error: string | undefined }) {
+  return error === undefined ? null : (
+    <Text color="red" wrap="truncate-end">
+      last error: {truncate(error, MAX_ERROR_CHARS)}
+    </Text>
   );
 }
 

@@ -13,6 +13,7 @@ import {
   type InstrumentPoint,
   LATENCY_KINDS,
   type LatencySummary,
+  NOT_MEASURED,
   type VerifySummary,
 } from '../bench/types.js';
 import { formatCount, formatDuration, formatRate } from './simulate.js';
@@ -199,6 +200,13 @@ function engineLines(engine: NonNullable<BenchSummary['engine']>): string[] {
     r
       ? `  CPU ${r.cpuCoresMean.toFixed(2)} cores on average, ${r.cpuCoresMax.toFixed(2)} at most · memory ${(r.rssMaxBytes / 2 ** 30).toFixed(2)} GiB at most (${r.processes === 1 ? '1 process' : `${r.processes} processes`})`
       : '  CPU and memory: not measured (its processes are not started by gapipe)',
+    ...(engine.software
+      ? [
+          `  software: ${Object.entries(engine.software)
+            .map(([name, version]) => `${name} ${version}`)
+            .join(', ')}`,
+        ]
+      : []),
     `  consumed: ${engine.measuredBy.consumed ?? '-'}`,
     `  lag: ${engine.measuredBy.lag ?? '-'}`,
   ];
@@ -236,21 +244,26 @@ export function renderBenchSummary(result: BenchResult, files?: { dir: string })
   lines.push('');
 
   const tp = s.throughput;
+  const outside = s.engine !== undefined && s.engine.name !== 'gapipe';
   lines.push(
     `Throughput: target ${formatRate(s.targetRate)} · achieved ${formatRate(s.achievedRate)} ${
       s.keptUp
         ? chalk.green('— the load kept its schedule')
         : chalk.yellow('— the load fell behind its schedule')
     }`,
-    s.engine && s.engine.name !== 'gapipe'
+    outside
       ? `  per second: produced ${formatRate(tp.produced)} · acknowledged ${formatRate(tp.acknowledged)} · counted in the engine's documents ${formatRate(tp.consumed)} · at most ${plural(s.maxLag, 'record')} not yet counted`
       : `  per second: produced ${formatRate(tp.produced)} · acknowledged ${formatRate(tp.acknowledged)} · consumed ${formatRate(tp.consumed)} · written ${formatDocsRate(tp.written)} · max consumer lag ${plural(s.maxLag, 'record')}`,
   );
   const t = s.totals;
+  const produced = `  totals: produced ${formatCount(t.produced)} · acknowledged ${formatCount(t.acknowledged)} · ${
+    t.failed > 0 ? chalk.red(`failed ${formatCount(t.failed)}`) : 'failed 0'
+  }`;
   lines.push(
-    `  totals: produced ${formatCount(t.produced)} · acknowledged ${formatCount(t.acknowledged)} · ${
-      t.failed > 0 ? chalk.red(`failed ${formatCount(t.failed)}`) : 'failed 0'
-    } · consumed ${formatCount(t.consumed)} · written ${formatCount(t.written)} docs · late ${formatCount(t.late)} · dead-lettered ${formatCount(t.deadLettered)} · duplicates ${formatCount(t.duplicates)}`,
+    outside
+      ? // The engine's documents written, late, dead-lettered and duplicate records are its own.
+        `${produced} · counted in the engine's documents ${formatCount(t.consumed)} · written, late, dead-lettered and duplicates: ${NOT_MEASURED}`
+      : `${produced} · consumed ${formatCount(t.consumed)} · written ${formatCount(t.written)} docs · late ${formatCount(t.late)} · dead-lettered ${formatCount(t.deadLettered)} · duplicates ${formatCount(t.duplicates)}`,
   );
   lines.push('');
 
@@ -260,7 +273,11 @@ export function renderBenchSummary(result: BenchResult, files?: { dir: string })
     lines.push(...engineLines(s.engine), '');
 
   lines.push('Latency from intended send time (warm-up excluded):');
-  const rows = LATENCY_KINDS.map((kind) => {
+  // Kinds an engine read from outside cannot have (timed inside gapipe's consumer) get a line of their own.
+  const unmeasured = LATENCY_KINDS.filter(
+    (kind) => outside && s.latency[kind].count === 0 && s.engine?.measuredBy[kind] === undefined,
+  );
+  const rows = LATENCY_KINDS.filter((kind) => !unmeasured.includes(kind)).map((kind) => {
     const l = s.latency[kind];
     return [
       kind,
@@ -275,6 +292,8 @@ export function renderBenchSummary(result: BenchResult, files?: { dir: string })
   for (const line of alignedTable(['kind', 'p50', 'p90', 'p99', 'p99.9', 'max', 'count'], rows)) {
     lines.push(`  ${line}`);
   }
+  for (const kind of unmeasured)
+    lines.push(`  ${kind}: ${NOT_MEASURED} (timed only inside gapipe's own consumer)`);
   lines.push('');
 
   lines.push(...describeCorrectness(s.correct, s.verify));

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { Client } from '@elastic/elasticsearch';
-import { setupSpark } from '../../engines/spark/setup.js';
+import { type SparkRuntime, setupSpark, sparkSoftware } from '../../engines/spark/setup.js';
 import {
   readDriverLog,
   type SparkJobExit,
@@ -36,6 +36,7 @@ export class SparkEngine implements BenchEngine {
   readonly description: string;
   readonly reportsProgress = false;
   private job: SparkJobHandle | undefined;
+  private runtime: SparkRuntime | undefined;
   private exit: SparkJobExit | undefined;
   private stopping = false;
 
@@ -63,6 +64,7 @@ export class SparkEngine implements BenchEngine {
   async start(): Promise<void> {
     const { run, context } = this;
     const runtime = await setupSpark({ reporter: { step: (line) => context.phase('starting', line) } });
+    this.runtime = runtime;
     await sendProbes(run.brokers, run.topic, run.partitions, context.runId);
     context.phase('starting', `starting ${this.description} (driver log ${this.logFile})`);
     this.job = await submitSparkJob(runtime, {
@@ -101,6 +103,10 @@ export class SparkEngine implements BenchEngine {
   }
 
   loadStarting(): void {}
+
+  software(): Record<string, string> | undefined {
+    return this.runtime ? sparkSoftware(this.runtime) : undefined;
+  }
 
   async read(): Promise<EngineReading> {
     return { consumed: undefined, consumers: [], consumedPerSecond: undefined, snapshots: [] };

@@ -53,6 +53,8 @@ export interface BenchEngine {
   pids(): number[];
   /** Why the engine stopped on its own, if it did. */
   failure(): string | undefined;
+  /** The software the engine ran on and its versions, once started; for the run's provenance. */
+  software?(): Record<string, string> | undefined;
 }
 
 /** The engine in a few words, for the bench's lines: "1 consumer process", "the Spark job on local[2]". */

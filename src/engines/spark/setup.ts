@@ -95,6 +95,24 @@ export interface SparkRuntime {
   env: Record<string, string>;
 }
 
+/**
+ * What the Spark engine runs on, for a run's provenance: Spark, its Kafka connector, the Python
+ * packages pinned in the template's requirements.txt, and the Java that ran it.
+ */
+export function sparkSoftware(runtime: SparkRuntime): Record<string, string> {
+  const pinned: Record<string, string> = {};
+  for (const line of readFileSync(SPARK_REQUIREMENTS_FILE, 'utf8').split('\n')) {
+    const match = /^\s*([A-Za-z0-9_.-]+)==(\S+)/.exec(line);
+    if (match?.[1] && match[2]) pinned[match[1]] = match[2];
+  }
+  return {
+    Spark: runtime.version,
+    'Kafka connector': KAFKA_CONNECTOR,
+    ...pinned,
+    Java: runtime.javaVersion,
+  };
+}
+
 /** ~/.cache/gapipe/spark/<version>, or under GAPIPE_CACHE_DIR or XDG_CACHE_HOME when set. */
 export function defaultSparkCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const root = env.GAPIPE_CACHE_DIR || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'gapipe');

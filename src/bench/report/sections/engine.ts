@@ -36,9 +36,6 @@ export function notMeasuredForEngine(result: BenchResult, kind: LatencyKind): bo
   return (result.summary.latency[kind]?.count ?? 0) === 0;
 }
 
-/** Said wherever a figure this engine does not have would be. */
-export const NOT_MEASURED = 'not measured for this engine';
-
 /** "spark — the Spark job on local[2]", for the run facts. */
 export function engineFact(engine: EngineSummary): string {
   return `${esc(engine.name)} <span class="muted">— ${esc(engine.description)}</span>`;

@@ -9,6 +9,7 @@ import {
   LATENCY_KINDS,
   type LatencyKind,
   type LatencySummary,
+  NOT_MEASURED,
 } from '../../types.js';
 import { esc, formatAxisMs, formatInt, formatMs, formatPercentile } from '../format.js';
 import { logDecadeAxis, percentileAxis } from '../plot/axes.js';
@@ -29,7 +30,7 @@ import {
 } from '../plot/frame.js';
 import { figure, type LegendItem, legend, lineSwatch } from '../plot/legend.js';
 import { logScale } from '../plot/scales.js';
-import { measuredByOf, NOT_MEASURED, notMeasuredForEngine } from './engine.js';
+import { measuredByOf, notMeasuredForEngine } from './engine.js';
 import { type LatencyCurvePoint, latencyCurve } from './latency-curve.js';
 import { DRAW_ORDER, KIND_COLOURS, KIND_DASHES } from './look.js';
 

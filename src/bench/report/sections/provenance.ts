@@ -23,11 +23,22 @@ export function renderProvenance(result: BenchResult): string {
 <tr><th>gapipe</th><td>${esc(provenance.gapipeVersion)}</td></tr>
 <tr><th>Node.js</th><td>${esc(provenance.node)}</td></tr>
 <tr><th>Libraries</th><td>${libraries || '<span class="muted">—</span>'}</td></tr>
+${engineSoftwareRow(result)}
 ${imageRows}
 <tr><th>Host</th><td>${esc(host.hostname)} — ${esc(host.platform)}/${esc(host.arch)}, ${esc(formatInt(host.cpus))} × ${esc(host.cpuModel)}, ${esc(formatBytes(host.memoryBytes))} memory</td></tr>
 <tr><th>Run</th><td>${esc(formatDate(result.startedAt))} → ${esc(formatDate(result.finishedAt))}</td></tr>
 </table></div>
 </section>`;
+}
+
+/** The engine's own software (the Spark engine's versions), where gapipe ran it. */
+function engineSoftwareRow(result: BenchResult): string {
+  const engine = result.summary.engine;
+  if (!engine?.software) return '';
+  const software = Object.entries(engine.software)
+    .map(([name, version]) => `${esc(name)} ${esc(version)}`)
+    .join(', ');
+  return `<tr><th>Engine (${esc(engine.name)})</th><td>${software}</td></tr>`;
 }
 
 function shortImageId(id: string): string {

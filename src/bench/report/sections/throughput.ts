@@ -4,7 +4,7 @@
  * (spark, external) consumed and lag are counted in the engine's documents, and the documents it
  * writes are not counted: the labels say so.
  */
-import type { BenchResult, SeriesPoint } from '../../types.js';
+import { type BenchResult, NOT_MEASURED, type SeriesPoint } from '../../types.js';
 import { esc, formatInt, formatNumber } from '../format.js';
 import { hoverBands } from '../plot/axes.js';
 import {
@@ -19,7 +19,7 @@ import {
 import { figure, type LegendItem, legend, lineSwatch } from '../plot/legend.js';
 import { clippedMarks, PEAK_HEADROOM, plotNote, pointMark } from '../plot/marks.js';
 import { linearScale, niceTicks } from '../plot/scales.js';
-import { countedFromOutside, engineOf, NOT_MEASURED } from './engine.js';
+import { countedFromOutside, engineOf } from './engine.js';
 import { lagPeak, lagText } from './lag.js';
 import { LAG_COLOUR, RECORD_SERIES, THROUGHPUT_COLOURS, THROUGHPUT_DASHES } from './look.js';
 import { benchTimeAxis, missingSeconds, plannedEndS, rateRuns, secondRuns } from './time.js';
