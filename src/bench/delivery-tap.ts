@@ -4,10 +4,10 @@
  * `gapipe-intended-ts` header) to the moment the record could be read. Any consumer — the engine's
  * included — could have read it then; the engine's own group is never touched.
  *
- * It runs in the bench process beside the load generator, so it is kept cheap: it is gapipe's group
- * consumer (records stay bytes in the fetch response), the header's digits are read straight from
- * those bytes, values are never decoded, and the intended times of a batch go to the callback in one
- * reused Float64Array. It never commits offsets: it is a measurement, not a pipeline. Its place in each
+ * The bench runs it in a thread of its own (delivery-tap-thread.ts), beside the load generator's, and
+ * it is kept cheap: it is gapipe's group consumer (records stay bytes in the fetch response), the
+ * header's digits are read straight from those bytes, values are never decoded, and the intended times
+ * of a batch go to the callback in one reused Float64Array. It never commits offsets: it is a measurement, not a pipeline. Its place in each
  * partition is kept in memory instead, so that a rebalance (the group dropped it during a Kafka
  * outage) does not read and time the topic a second time from the start.
  */
@@ -261,14 +261,7 @@ export class DeliveryTap {
     this.settleReady(error);
     if (!starting) {
       this.log.warn(`delivery tap stopped: ${error.message}`);
-      try {
-        this.options.onError?.(error);
-      } catch (thrown) {
-        // Called from the consumer's loops, which must not end on someone else's exception.
-        this.log.warn(
-          `delivery tap: onError threw: ${thrown instanceof Error ? thrown.message : String(thrown)}`,
-        );
-      }
+      tellError(this.options.onError, error, this.log);
     }
     // The consumer's loops have ended; its connections are closed here.
     void this.stop();
@@ -316,6 +309,22 @@ export class DeliveryTap {
     }
     // Anything else (the callback threw) is a bug.
     return toGapipeError(error);
+  }
+}
+
+/**
+ * Tells `onError` of the error that ended a tap. It is called from the consumer's loops or a thread's
+ * events, which must not end on someone else's exception: one it throws is logged instead.
+ */
+export function tellError(
+  onError: ((error: GapipeError) => void) | undefined,
+  error: GapipeError,
+  log: Logger,
+): void {
+  try {
+    onError?.(error);
+  } catch (thrown) {
+    log.warn(`delivery tap: onError threw: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
   }
 }
 

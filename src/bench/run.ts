@@ -23,7 +23,7 @@ import type { SimulateSummary } from '../simulators/summary.js';
 import { ElasticsearchAggregateReader, MemoryAggregateReader } from '../verify/reader.js';
 import { verify } from '../verify/verify.js';
 import { type Assertion, evaluateAssertions } from './assertions.js';
-import { DeliveryTap } from './delivery-tap.js';
+import { DeliveryTapThread } from './delivery-tap-thread.js';
 import { MemoryBroker, MemoryBrokerSink } from './embedded.js';
 import {
   connectElasticsearch,
@@ -192,7 +192,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
   const broker = new MemoryBroker();
   const store = deps.embeddedStore ?? new MemoryStore();
   let engine: BenchEngine | undefined;
-  let tap: DeliveryTap | undefined;
+  let tap: DeliveryTapThread | undefined;
   let kafkaAdmin: ReturnType<Kafka['admin']> | undefined;
   let es: Client | undefined;
   // What exists, so cleaning up touches nothing that was never created.
@@ -257,18 +257,16 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
           : `starting ${engine.description}`,
       );
       await engine.start();
-      // Delivery from outside the engine: a tap consumer in its own group.
-      tap = new DeliveryTap(
-        {
-          brokers: run.brokers,
-          topic,
-          group: `${group}-tap`,
-          now: () => clock.now(),
-          ...(logger ? { logger } : {}),
-          onError: (error) => meter.error(`delivery tap: ${toGapipeError(error).message}`),
-        },
-        (intended, n, now) => taps.recordMany('delivery', intended, n, now),
-      );
+      // Delivery from outside the engine: a tap consumer in its own group, in a thread of its own so
+      // that it takes no CPU from the load generator on this one. It reads the system clock, as the
+      // generator's intended send times on the lab target do.
+      tap = new DeliveryTapThread({
+        brokers: run.brokers,
+        topic,
+        group: `${group}-tap`,
+        ...(logger ? { logger } : {}),
+        onError: (error) => meter.error(`delivery tap: ${toGapipeError(error).message}`),
+      });
       await tap.start();
       const measured = engine;
       resources = new EngineResourceProbe(() => measured.pids());
@@ -390,6 +388,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
       const failure = theEngine.failure();
       if (failure) meter.error(`engine: ${failure}`);
       meter.add(taps.takeIntervals());
+      if (tap) meter.add((await tap.take()).intervals);
       for (const s of reading.snapshots) if (s.sinkError) meter.error(s.sinkError);
       const point = meter.tick(t, t <= warmupSeconds, targetRate, reading, instrument.tick());
       const history = meter.series.slice(-120).map((p) => ({
@@ -436,6 +435,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
     // Records intended before this are warm-up, not measured.
     const measureFromMs = loadStart + options.warmupMs;
     taps.measureFromMs = measureFromMs;
+    tap?.setMeasureFrom(measureFromMs);
     theEngine.loadStarting(loadStart, measureFromMs);
     meter.readings.set(0, {
       atMs: loadStart,
@@ -505,6 +505,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
     await ticker.stop();
     // What the taps recorded after the last tick (the last polls) belongs to the run too.
     meter.add(taps.takeIntervals());
+    if (tap) meter.add((await tap.take()).intervals);
     if (ticker.error) meter.error(`reading the figures: ${toGapipeError(ticker.error).message}`);
 
     // ——— verify ———
@@ -610,6 +611,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps = {}): Pro
         description: theEngine.description,
         ...(resources?.summary() ? { resources: resources.summary() } : {}),
         measuredBy: measuredBy(options.engine, endpoints.target, `${group}-tap`),
+        ...(theEngine.software?.() ? { software: theEngine.software() } : {}),
       },
     };
     const assertions = evaluateAssertions(options.assertions, measuredSummary);
@@ -718,23 +720,29 @@ function measuredBy(
   tapGroup: string,
 ): NonNullable<MeasuredSummary['engine']>['measuredBy'] {
   const inside = engine === 'gapipe';
+  // The embedded target has an in-memory broker and store in this process, no Kafka or Elasticsearch.
+  const lab = target === 'lab';
+  const store = lab ? 'Elasticsearch' : 'the in-memory store';
   return {
-    'produce-ack': "gapipe's producer: from the intended send time to the broker's acknowledgement",
-    delivery:
-      target === 'lab'
-        ? `a tap consumer in its own group (${tapGroup}): from the intended send time to the record's arrival there`
-        : "inside gapipe's consumer (the embedded target has no Kafka to tap)",
+    'produce-ack': lab
+      ? "gapipe's producer: from the intended send time to the broker's acknowledgement"
+      : 'from the intended send time to the in-memory broker taking the record',
+    delivery: lab
+      ? `a tap consumer in its own group (${tapGroup}): from the intended send time to the record's arrival there`
+      : "inside gapipe's consumer (the embedded target has no Kafka to tap)",
     ...(inside
       ? {
-          sink: "inside gapipe's consumer: from the intended send time to its aggregate acknowledged by Elasticsearch",
+          sink: `inside gapipe's consumer: from the intended send time to its aggregate acknowledged by ${store}`,
         }
       : {}),
-    visible: `polling Elasticsearch every ${VISIBILITY_POLL_MS} ms for each (window, region, event_type) cell: from the intended send time to the first poll whose count covers the record's rank in its cell`,
+    visible: `${lab ? 'polling Elasticsearch' : "reading the in-memory store's documents"} every ${VISIBILITY_POLL_MS} ms for each (window, region, event_type) cell: from the intended send time to the first reading whose count covers the record's rank in its cell`,
     consumed: inside
       ? "the consumers' own counts"
       : "records the engine's documents count (each cell's events against each sent record's rank in it)",
     lag: inside
-      ? "the topic's end offsets minus the consumers' read positions"
+      ? lab
+        ? "the topic's end offsets minus the consumers' read positions"
+        : "the in-memory topic's end offsets minus the consumers' read positions"
       : "records sent and not yet counted in the engine's documents",
   };
 }

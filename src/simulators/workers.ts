@@ -8,13 +8,10 @@
  * from the TypeScript sources (tests, bin/dev.js) a worker does not inherit tsx's loader before its
  * entry loads, so a two-line bootstrap registers tsx first and then imports worker.ts.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Clock } from '../clock.js';
 import { GapipeError } from '../errors.js';
+import { startWorkerThread } from '../threads.js';
 import { Lockstep } from './lockstep.js';
 import type { SimulateOptions } from './options.js';
 import type { SimulationProgress } from './runner.js';
@@ -260,19 +257,6 @@ function threadError(index: number, error: SerializedError): Error {
   return new GapipeError('INTERNAL', `Generator thread ${index} failed: ${cause.message}`, { cause });
 }
 
-/** tsx's ESM API (its `register`), found from `from` rather than from the working directory. */
-function tsxApiUrl(from: string): string {
-  const manifest = createRequire(from).resolve('tsx/package.json');
-  const { exports } = JSON.parse(readFileSync(manifest, 'utf8')) as {
-    exports: Record<string, { import: { default: string } }>;
-  };
-  return pathToFileURL(join(dirname(manifest), exports['./esm/api']?.import.default ?? '')).href;
-}
-
 function startWorker(init: WorkerInit): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here), { workerData: init });
-  const entry = new URL('./worker.ts', here).href;
-  const bootstrap = `import(${JSON.stringify(tsxApiUrl(here))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData: init });
+  return startWorkerThread(import.meta.url, './worker', { workerData: init });
 }
