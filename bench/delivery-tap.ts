@@ -14,12 +14,12 @@
  *   node bin/run.js simulate --sink kafka --no-pace --events 1000000 --topic tap-backlog --brokers B
  *   node --import tsx bench/delivery-tap.ts --brokers B --topic tap-backlog [--rounds 3] [--no-reference]
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { DeliveryTap } from '../src/bench/delivery-tap.js';
 import { LatencyTaps } from '../src/bench/taps.js';
+import { runProcess } from './lib/process.js';
 
 const { values } = parseArgs({
   options: {
@@ -98,35 +98,21 @@ async function tapRound(total: number, withHistogram: boolean, partitionKib?: nu
   };
 }
 
-function kcatRound(total: number): Promise<Measurement> {
+async function kcatRound(total: number): Promise<Measurement> {
   const script = `TIMEFORMAT='%R %U %S'; time (kcat -C -q -e -o beginning -b ${brokers.join(',')} -t ${topic} -f '%o\\n' > /tmp/delivery-tap-kcat.out) && wc -l < /tmp/delivery-tap-kcat.out`;
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const times = /([\d.]+) ([\d.]+) ([\d.]+)\s*$/.exec(stderr);
-      const records = Number(stdout.trim());
-      if (code !== 0 || !times || records !== total) {
-        reject(new Error(`kcat failed (exit ${code}, ${records} of ${total} records): ${stderr}`));
-        return;
-      }
-      const [real, user, system] = times.slice(1).map(Number) as [number, number, number];
-      // The whole process, start-up and metadata included (a few ms at a million records).
-      resolve({
-        records,
-        recordsPerSecond: records / real,
-        cpuUsPerRecord: ((user + system) * 1e6) / records,
-      });
-    });
-  });
+  const { code, stdout, stderr } = await runProcess('bash', ['-c', script]);
+  const times = /([\d.]+) ([\d.]+) ([\d.]+)\s*$/.exec(stderr);
+  const records = Number(stdout.trim());
+  if (code !== 0 || !times || records !== total) {
+    throw new Error(`kcat failed (exit ${code}, ${records} of ${total} records): ${stderr}`);
+  }
+  const [real, user, system] = times.slice(1).map(Number) as [number, number, number];
+  // The whole process, start-up and metadata included (a few ms at a million records).
+  return {
+    records,
+    recordsPerSecond: records / real,
+    cpuUsPerRecord: ((user + system) * 1e6) / records,
+  };
 }
 
 function summary(name: string, list: Measurement[]): string {

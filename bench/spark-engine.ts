@@ -12,7 +12,6 @@
  *
  * A program, not a test: it prints what it measured and asserts nothing.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +21,7 @@ import { Client } from '@elastic/elasticsearch';
 import { Kafka, logLevel } from 'kafkajs';
 import { setupSpark } from '../src/engines/spark/setup.js';
 import { readDriverLog, submitSparkJob } from '../src/engines/spark/submit.js';
+import { type ProcessOutput, runProcess } from './lib/process.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -64,23 +64,8 @@ function groupUsage(pgid: number): { cpuMs: number; rssBytes: number } {
   return { cpuMs, rssBytes };
 }
 
-function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [`${ROOT}bin/run.js`, ...args], {
-      env: { ...process.env, CI: 'true' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function runCli(args: string[]): Promise<ProcessOutput> {
+  return runProcess(process.execPath, [`${ROOT}bin/run.js`, ...args], { ...process.env, CI: 'true' });
 }
 
 const topic = `spark-bench-${randomBytes(3).toString('hex')}`;

@@ -10,40 +10,32 @@
  * Whether Spark keeps up with the load on a loaded 2-core machine is what the bench measures, not what
  * this test asserts: a run may fail the "pipeline keeps up" check, never "results verify".
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { ExternalEngineSpec } from '../../src/bench/engines/external.js';
 import type { BenchResult } from '../../src/bench/types.js';
 import { setupSpark } from '../../src/engines/spark/setup.js';
 import { type SparkJobHandle, submitSparkJob } from '../../src/engines/spark/submit.js';
-import { DockerodeFacade } from '../../src/lab/docker.js';
-import { Lab } from '../../src/lab/lab.js';
-import { infraEnv, labUp, randomName, runCli, sleep, startCli } from './helpers.js';
+import { labForFile, runCli, sleep, startCli } from './helpers.js';
 
-const env = infraEnv();
-process.env.DOCKER_HOST = env.DOCKER_HOST;
-const labName = randomName('e2e-engines');
-let brokers: string;
-let esUrl: string;
-let dir: string;
+const lab = labForFile('e2e-engines');
 const jobs: SparkJobHandle[] = [];
 
 /** Spark's first start (JVM, Python workers) on a loaded machine, plus the run and its drain. */
 const RUN_TIMEOUT_MS = 900_000;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'gapipe-e2e-engines-'));
-  ({ brokers, esUrl } = await labUp(labName, env));
-}, 300_000);
+/** A load the Spark job keeps up with on a loaded 2-core machine. */
+const LOAD = ['--rate', '500/s', '--players', '500'];
 
 afterAll(async () => {
   for (const job of jobs) job.kill('SIGKILL');
   await Promise.all(jobs.map((job) => job.wait()));
-  await new Lab({ docker: new DockerodeFacade() }).down(labName, { volumes: true }).catch(() => {});
-  await rm(dir, { recursive: true, force: true });
 });
+
+/** `gapipe bench --engine <engine>` against this file's lab, with the run's own flags, into `out`. */
+function benchEngine(engine: 'spark' | 'external', out: string, flags: string[]): string[] {
+  return ['bench', '--engine', engine, '--brokers', lab.brokers, '--es', lab.esUrl, ...flags, '--out', out];
+}
 
 async function readResult(out: string): Promise<BenchResult> {
   return JSON.parse(await readFile(join(out, 'result.json'), 'utf8')) as BenchResult;
@@ -75,30 +67,10 @@ describe('gapipe bench --engine spark', () => {
   it(
     "sets up and submits gapipe's Spark job, measures it from outside for 60 s, and its results verify",
     async () => {
-      const out = join(dir, 'spark');
+      const out = join(lab.dir, 'spark');
       const run = await runCli(
-        [
-          'bench',
-          '--engine',
-          'spark',
-          '--brokers',
-          brokers,
-          '--es',
-          esUrl,
-          '--rate',
-          '500/s',
-          '--players',
-          '500',
-          '--duration',
-          '60s',
-          '--warmup',
-          '10s',
-          '--seed',
-          '21',
-          '--out',
-          out,
-        ],
-        env,
+        benchEngine('spark', out, [...LOAD, '--duration', '60s', '--warmup', '10s', '--seed', '21']),
+        lab.env,
         RUN_TIMEOUT_MS,
       );
       const result = await readResult(out);
@@ -118,20 +90,10 @@ describe('gapipe bench --engine external', () => {
   it(
     'says where the job must read and write, waits for it, and verifies what the job wrote',
     async () => {
-      const out = join(dir, 'external');
+      const out = join(lab.dir, 'external');
       const bench = startCli(
-        [
-          'bench',
-          '--engine',
-          'external',
-          '--brokers',
-          brokers,
-          '--es',
-          esUrl,
-          '--rate',
-          '500/s',
-          '--players',
-          '500',
+        benchEngine('external', out, [
+          ...LOAD,
           '--duration',
           '30s',
           '--warmup',
@@ -140,14 +102,17 @@ describe('gapipe bench --engine external', () => {
           '22',
           '--engine-timeout',
           '10m',
-          '--out',
-          out,
-        ],
-        env,
+        ]),
+        lab.env,
       );
       await bench.waitForStderr(/start your engine: read topic/, 120_000);
       const spec = JSON.parse(await readFile(join(out, 'engine.json'), 'utf8')) as ExternalEngineSpec;
-      expect(spec).toMatchObject({ brokers, esUrl, partitions: 6, contract: 'docs/engines.md' });
+      expect(spec).toMatchObject({
+        brokers: lab.brokers,
+        esUrl: lab.esUrl,
+        partitions: 6,
+        contract: 'docs/engines.md',
+      });
       expect(bench.stderr()).toContain(spec.topic);
       expect(bench.stderr()).toContain(spec.index);
       // Nothing is produced until the engine is there: only the probes are on the topic.
@@ -161,9 +126,9 @@ describe('gapipe bench --engine external', () => {
         topic: spec.topic,
         esUrl: spec.esUrl,
         index: spec.index,
-        checkpointDir: join(dir, 'external-checkpoint'),
+        checkpointDir: join(lab.dir, 'external-checkpoint'),
         deadLetterTopic: spec.deadLetterTopic,
-        logFile: join(dir, 'external-driver.log'),
+        logFile: join(lab.dir, 'external-driver.log'),
       });
       jobs.push(job);
       const run = await bench.exited;
@@ -178,24 +143,10 @@ describe('gapipe bench --engine external', () => {
   );
 
   it('fails with the fix when no engine comes within --engine-timeout', async () => {
-    const out = join(dir, 'nobody');
+    const out = join(lab.dir, 'nobody');
     const run = await runCli(
-      [
-        'bench',
-        '--engine',
-        'external',
-        '--brokers',
-        brokers,
-        '--es',
-        esUrl,
-        '--duration',
-        '5s',
-        '--engine-timeout',
-        '5s',
-        '--out',
-        out,
-      ],
-      env,
+      benchEngine('external', out, ['--duration', '5s', '--engine-timeout', '5s']),
+      lab.env,
       120_000,
     );
     expect(run.code, run.stderr).toBe(10);

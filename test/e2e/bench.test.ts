@@ -7,35 +7,21 @@
  * fails in seconds, naming the broker, and leaves nothing behind.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { render } from 'ink-testing-library';
 import { createElement } from 'react';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeHistogram } from '../../src/bench/histograms.js';
 import type { BenchProgress, BenchResult, SeriesPoint } from '../../src/bench/types.js';
-import { DockerodeFacade } from '../../src/lab/docker.js';
-import { Lab } from '../../src/lab/lab.js';
 import { formatBenchLine, renderBenchSummary } from '../../src/ui/bench.js';
 import { BenchView } from '../../src/ui/bench-progress.js';
 import { EMBEDDED_RATE, type EmbeddedRun, embeddedRuns } from '../bench/helpers/embedded-runs.js';
-import { freePort, infraEnv, parseJson, randomName, runCli } from './helpers.js';
+import { labForFile, parseJson, runCli } from './helpers.js';
 
-const env = infraEnv();
-process.env.DOCKER_HOST = env.DOCKER_HOST;
-const labName = randomName('e2e-bench');
-let dir: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'gapipe-e2e-bench-'));
-});
-
-afterAll(async () => {
-  await new Lab({ docker: new DockerodeFacade() }).down(labName, { volumes: true }).catch(() => {});
-  await rm(dir, { recursive: true, force: true });
-});
+// The embedded runs need no Docker: the lab comes up only in the test that benches against it.
+const lab = labForFile('e2e-bench', { upBeforeAll: false });
 
 function expectFiles(out: string): void {
   for (const file of [
@@ -57,7 +43,7 @@ describe('every figure gapipe bench shows is the measured one', () => {
   let behind: EmbeddedRun;
 
   beforeAll(async () => {
-    ({ keptUp, behind } = await embeddedRuns(join(dir, 'figures')));
+    ({ keptUp, behind } = await embeddedRuns(join(lab.dir, 'figures')));
   });
 
   const count = (n: number) => n.toLocaleString('en-US');
@@ -169,7 +155,7 @@ describe('every figure gapipe bench shows is the measured one', () => {
 
 describe('gapipe bench', () => {
   it('runs the embedded pipeline, says so, verifies and writes the same files', async () => {
-    const out = join(dir, 'embedded');
+    const out = join(lab.dir, 'embedded');
     const run = await runCli(
       [
         'bench',
@@ -205,30 +191,13 @@ describe('gapipe bench', () => {
   });
 
   it('runs two consumer processes against the lab, merges their histograms, verifies, and cleans up', async () => {
-    const [kafkaPort, esPort] = [await freePort(), await freePort()];
-    const up = await runCli(
-      [
-        'lab',
-        'up',
-        '--name',
-        labName,
-        '--services',
-        'kafka,elasticsearch',
-        '--kafka-port',
-        String(kafkaPort),
-        '--es-port',
-        String(esPort),
-        '--json',
-      ],
-      env,
-    );
-    expect(up.code, up.stderr).toBe(0);
-    const out = join(dir, 'lab');
+    await lab.up();
+    const out = join(lab.dir, 'lab');
     const run = await runCli(
       [
         'bench',
         '--lab',
-        labName,
+        lab.name,
         '--target',
         'lab',
         '--duration',
@@ -249,7 +218,7 @@ describe('gapipe bench', () => {
         'delivery.p99<60s',
         '--json',
       ],
-      env,
+      lab.env,
     );
     const result = parseJson<BenchResult>(run);
     expect(result.summary.correct, JSON.stringify(result.summary.failures)).toBe(true);
@@ -264,12 +233,12 @@ describe('gapipe bench', () => {
     expect(result.series.filter((p) => !p.warmup && p.consumed > 0).length).toBeGreaterThan(5);
     expectFiles(out);
     // The run's topic is gone afterwards (not kept).
-    const status = await runCli(['lab', 'status', '--name', labName, '--json'], env);
+    const status = await runCli(['lab', 'status', '--name', lab.name, '--json'], lab.env);
     expect(status.code, status.stderr).toBe(0);
 
     const compare = await runCli(
       ['bench', 'compare', join(out, 'result.json'), join(out, 'result.json'), '--json'],
-      env,
+      lab.env,
     );
     expect(compare.code, compare.stdout).toBe(0);
 
@@ -285,7 +254,7 @@ describe('gapipe bench', () => {
         '--rate',
         '1000/s',
         '--out',
-        join(dir, 'gate'),
+        join(lab.dir, 'gate'),
         '--assert',
         'delivery.p99<1us',
         '--assert',
@@ -301,7 +270,7 @@ describe('gapipe bench', () => {
 
 describe('gapipe bench against endpoints that do not answer', () => {
   it('fails in seconds naming the broker, says nothing of a lab, warns of nothing, and writes no folder', async () => {
-    const out = join(dir, 'never-started');
+    const out = join(lab.dir, 'never-started');
     const started = Date.now();
     const run = await runCli(
       ['bench', '--brokers', 'nohost:1', '--es', 'http://127.0.0.1:1', '--duration', '5s', '--out', out],

@@ -5,26 +5,18 @@
  * - the committed offsets in consume's summary are the ones Kafka holds for the group;
  * - verify after a second simulate into the same topic says that another run's events are there.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DockerodeFacade } from '../../src/lab/docker.js';
-import { Lab } from '../../src/lab/lab.js';
+import { describe, expect, it } from 'vitest';
 import type { ConsumeResult } from '../../src/pipeline/consume.js';
 import type { VerifyResult } from '../../src/verify/verify.js';
-import { freePort, infraEnv, labUp, parseJson, randomName, runCli } from './helpers.js';
+import { freePort, labForFile, parseJson, randomName, runCli } from './helpers.js';
 
-const env = infraEnv();
-process.env.DOCKER_HOST = env.DOCKER_HOST;
-const labName = randomName('e2e-messages');
-let brokers: string;
-let esUrl: string;
-let dir: string;
+const lab = labForFile('e2e-messages');
 
 function admin() {
-  return new Kafka({ clientId: 'e2e-admin', brokers: [brokers], logLevel: logLevel.NOTHING }).admin();
+  return new Kafka({ clientId: 'e2e-admin', brokers: [lab.brokers], logLevel: logLevel.NOTHING }).admin();
 }
 
 async function createTopics(topic: string): Promise<void> {
@@ -55,16 +47,6 @@ async function committedOffsets(group: string, topic: string): Promise<Record<nu
   }
 }
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'gapipe-e2e-messages-'));
-  ({ brokers, esUrl } = await labUp(labName, env, 'kafka,elasticsearch'));
-});
-
-afterAll(async () => {
-  await new Lab({ docker: new DockerodeFacade() }).down(labName, { volumes: true }).catch(() => {});
-  await rm(dir, { recursive: true, force: true });
-});
-
 describe('gapipe consume with Kafka down at the start', () => {
   it.each([
     ['gapipe', 'nohost:1'],
@@ -76,8 +58,8 @@ describe('gapipe consume with Kafka down at the start', () => {
       const broker = target === 'a closed port' ? `127.0.0.1:${await freePort()}` : target;
       const started = Date.now();
       const result = await runCli(
-        ['consume', '--brokers', broker, '--es', esUrl, '--kafka-client', client, '--exit-idle', '5s'],
-        env,
+        ['consume', '--brokers', broker, '--es', lab.esUrl, '--kafka-client', client, '--exit-idle', '5s'],
+        lab.env,
         120_000,
       );
       const elapsedMs = Date.now() - started;
@@ -102,9 +84,9 @@ describe('two simulator runs into one topic', () => {
         [
           'consume',
           '--brokers',
-          brokers,
+          lab.brokers,
           '--es',
-          esUrl,
+          lab.esUrl,
           '--topic',
           topic,
           '--group',
@@ -115,16 +97,16 @@ describe('two simulator runs into one topic', () => {
           '3s',
           '--json',
         ],
-        env,
+        lab.env,
       );
     const runs: Array<{ manifest: string; runId: string }> = [];
     for (const n of [1, 2]) {
-      const manifest = join(dir, `run${n}.json`);
+      const manifest = join(lab.dir, `run${n}.json`);
       const simulate = await runCli(
         [
           'simulate',
           '--brokers',
-          brokers,
+          lab.brokers,
           '--topic',
           topic,
           '--rate',
@@ -137,7 +119,7 @@ describe('two simulator runs into one topic', () => {
           manifest,
           '--quiet',
         ],
-        env,
+        lab.env,
       );
       expect(simulate.code, simulate.stderr).toBe(0);
       const run = JSON.parse(await readFile(manifest, 'utf8')).run as { runId: string };
@@ -154,15 +136,18 @@ describe('two simulator runs into one topic', () => {
 
       if (n === 1) {
         // Alone in the topic, the first run verifies clean and nothing is said about other runs.
-        const first = await runCli(['verify', '--manifest', manifest, '--es', esUrl, '--index', index], env);
+        const first = await runCli(
+          ['verify', '--manifest', manifest, '--es', lab.esUrl, '--index', index],
+          lab.env,
+        );
         expect(first.code, first.stdout).toBe(0);
         expect(first.stdout).not.toContain('Another run');
       }
     }
 
     const second = await runCli(
-      ['verify', '--manifest', runs[1]?.manifest as string, '--es', esUrl, '--index', index],
-      env,
+      ['verify', '--manifest', runs[1]?.manifest as string, '--es', lab.esUrl, '--index', index],
+      lab.env,
     );
     expect(second.code, second.stdout).toBe(1);
     expect(second.stdout).toContain(`! Another run's events are in topic ${topic} and index ${index}:`);
@@ -171,8 +156,8 @@ describe('two simulator runs into one topic', () => {
 
     const json = parseJson<VerifyResult>(
       await runCli(
-        ['verify', '--manifest', runs[1]?.manifest as string, '--es', esUrl, '--index', index, '--json'],
-        env,
+        ['verify', '--manifest', runs[1]?.manifest as string, '--es', lab.esUrl, '--index', index, '--json'],
+        lab.env,
       ),
     );
     expect(json.otherRuns?.runs.map((r) => r.runId)).toEqual([runs[0]?.runId]);

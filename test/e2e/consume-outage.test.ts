@@ -11,18 +11,14 @@
  *
  * The stream is produced before the consumers start, so that the outage is the consumer's alone.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DockerodeFacade } from '../../src/lab/docker.js';
-import { Lab } from '../../src/lab/lab.js';
 import {
   type CliResult,
-  infraEnv,
-  labUp,
+  labForFile,
   parseJson,
   type RunningCli,
   randomName,
@@ -31,12 +27,7 @@ import {
   startCli,
 } from './helpers.js';
 
-const env = infraEnv();
-process.env.DOCKER_HOST = env.DOCKER_HOST;
-const labName = randomName('e2e-outage');
-let brokers: string;
-let esUrl: string;
-let dir: string;
+const lab = labForFile('e2e-outage');
 let topic: string;
 let manifest: string;
 const running: RunningCli[] = [];
@@ -60,7 +51,7 @@ interface ErrorOutput {
 function kafka(): Kafka {
   return new Kafka({
     clientId: 'e2e-outage',
-    brokers: [brokers],
+    brokers: [lab.brokers],
     logLevel: logLevel.NOTHING,
     connectionTimeout: 2000,
     retry: { retries: 2 },
@@ -68,7 +59,7 @@ function kafka(): Kafka {
 }
 
 function kafkaContainer() {
-  return new Docker().getContainer(`gapipe-${labName}-kafka`);
+  return new Docker().getContainer(`gapipe-${lab.name}-kafka`);
 }
 
 /** Waits until the broker answers metadata requests again after a restart. */
@@ -135,9 +126,9 @@ function startConsumer(group: string, extra: string[]): RunningCli {
     [
       'consume',
       '--brokers',
-      brokers,
+      lab.brokers,
       '--es',
-      esUrl,
+      lab.esUrl,
       '--topic',
       topic,
       '--group',
@@ -158,7 +149,7 @@ function startConsumer(group: string, extra: string[]): RunningCli {
       '--json',
       ...extra,
     ],
-    { ...env, GAPIPE_DEBUG: '1' },
+    { ...lab.env, GAPIPE_DEBUG: '1' },
   );
   running.push(cli);
   return cli;
@@ -171,7 +162,7 @@ async function verify(group: string): Promise<CliResult> {
       '--manifest',
       manifest,
       '--es',
-      esUrl,
+      lab.esUrl,
       '--index',
       `gapipe-aggregates-${group}`,
       '--topic',
@@ -180,7 +171,7 @@ async function verify(group: string): Promise<CliResult> {
       '60s',
       '--json',
     ],
-    env,
+    lab.env,
   );
 }
 
@@ -189,8 +180,6 @@ async function totals(): Promise<Totals> {
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'gapipe-e2e-outage-'));
-  ({ brokers, esUrl } = await labUp(labName, env, 'kafka,elasticsearch'));
   topic = randomName('e2e-outage');
   const admin = kafka().admin();
   await admin.connect();
@@ -204,12 +193,12 @@ beforeAll(async () => {
   });
   await admin.disconnect();
   // About 300,000 records: a few seconds of work for the consumer, so the broker dies mid-stream.
-  manifest = join(dir, 'manifest.json');
+  manifest = join(lab.dir, 'manifest.json');
   const produced = await runCli(
     [
       'simulate',
       '--brokers',
-      brokers,
+      lab.brokers,
       '--topic',
       topic,
       '--players',
@@ -237,15 +226,13 @@ beforeAll(async () => {
       manifest,
       '--json',
     ],
-    env,
+    lab.env,
   );
   expect(produced.code, produced.stderr).toBe(0);
 });
 
-afterAll(async () => {
+afterAll(() => {
   for (const cli of running) cli.child.kill('SIGKILL');
-  await new Lab({ docker: new DockerodeFacade() }).down(labName, { volumes: true }).catch(() => {});
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('gapipe consume through a Kafka outage', () => {

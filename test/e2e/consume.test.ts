@@ -8,19 +8,14 @@
  * is paused for 30 s under a consumer with a backlog, and the Kafka broker is restarted under
  * another: both catch up and verify.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@elastic/elasticsearch';
 import Docker from 'dockerode';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DockerodeFacade } from '../../src/lab/docker.js';
-import { Lab } from '../../src/lab/lab.js';
 import {
   type CliResult,
-  infraEnv,
-  labUp,
+  labForFile,
   parseJson,
   type RunningCli,
   randomName,
@@ -29,12 +24,7 @@ import {
   startCli,
 } from './helpers.js';
 
-const env = infraEnv();
-process.env.DOCKER_HOST = env.DOCKER_HOST;
-const labName = randomName('e2e-consume');
-let brokers: string;
-let esUrl: string;
-let dir: string;
+const lab = labForFile('e2e-consume');
 let es: Client;
 const running: RunningCli[] = [];
 
@@ -55,9 +45,9 @@ function consumerFlags(topic: string, group: string, index: string, extra: strin
   return [
     'consume',
     '--brokers',
-    brokers,
+    lab.brokers,
     '--es',
-    esUrl,
+    lab.esUrl,
     '--topic',
     topic,
     '--group',
@@ -79,13 +69,13 @@ function consumerFlags(topic: string, group: string, index: string, extra: strin
 }
 
 function startConsumer(topic: string, group: string, index: string, extra: string[] = []): RunningCli {
-  const cli = startCli(consumerFlags(topic, group, index, extra), { ...env, GAPIPE_DEBUG: '1' });
+  const cli = startCli(consumerFlags(topic, group, index, extra), { ...lab.env, GAPIPE_DEBUG: '1' });
   running.push(cli);
   return cli;
 }
 
 async function createTopics(topic: string, partitions: number): Promise<void> {
-  const kafka = new Kafka({ clientId: 'e2e-admin', brokers: [brokers], logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: 'e2e-admin', brokers: [lab.brokers], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -103,7 +93,7 @@ async function createTopics(topic: string, partitions: number): Promise<void> {
 }
 
 async function committedOffsets(group: string, topic: string): Promise<string> {
-  const kafka = new Kafka({ clientId: 'e2e-admin', brokers: [brokers], logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: 'e2e-admin', brokers: [lab.brokers], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -115,7 +105,7 @@ async function committedOffsets(group: string, topic: string): Promise<string> {
 }
 
 async function topicCount(topic: string): Promise<number> {
-  const kafka = new Kafka({ clientId: 'e2e-admin', brokers: [brokers], logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: 'e2e-admin', brokers: [lab.brokers], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -145,7 +135,7 @@ async function verify(manifest: string, index: string, topic: string): Promise<C
       '--manifest',
       manifest,
       '--es',
-      esUrl,
+      lab.esUrl,
       '--index',
       index,
       '--topic',
@@ -154,7 +144,7 @@ async function verify(manifest: string, index: string, topic: string): Promise<C
       '60s',
       '--json',
     ],
-    env,
+    lab.env,
   );
 }
 
@@ -162,24 +152,20 @@ function expectClean(result: CliResult): void {
   expect(result.code, `${result.stderr}\n${result.stdout.slice(-2000)}`).toBe(0);
 }
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'gapipe-e2e-consume-'));
-  ({ brokers, esUrl } = await labUp(labName, env, 'kafka,elasticsearch'));
-  es = new Client({ node: esUrl });
+beforeAll(() => {
+  es = new Client({ node: lab.esUrl });
 });
 
 afterAll(async () => {
   for (const cli of running) cli.child.kill('SIGKILL');
   await es?.close();
-  await new Lab({ docker: new DockerodeFacade() }).down(labName, { volumes: true }).catch(() => {});
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('gapipe consume', () => {
   it('gives identical documents when killed five times, and with 1, 2 and 3 consumers joining and leaving', async () => {
     const topic = randomName('e2e-agg');
     await createTopics(topic, 6);
-    const manifest = join(dir, 'run1.json');
+    const manifest = join(lab.dir, 'run1.json');
     const idx = (name: string) => `gapipe-aggregates-${topic}-${name}`;
     const exitIdle = ['--exit-idle', '8s', '--json'];
 
@@ -195,7 +181,7 @@ describe('gapipe consume', () => {
       [
         'simulate',
         '--brokers',
-        brokers,
+        lab.brokers,
         '--topic',
         topic,
         '--players',
@@ -213,7 +199,7 @@ describe('gapipe consume', () => {
         manifest,
         '--json',
       ],
-      env,
+      lab.env,
     );
     running.push(simulate);
 
@@ -279,14 +265,14 @@ describe('gapipe consume', () => {
   it('pauses fetching while Elasticsearch is paused for 30s, commits nothing past unwritten data, then catches up', async () => {
     const topic = randomName('e2e-espause');
     await createTopics(topic, 3);
-    const manifest = join(dir, 'run2.json');
+    const manifest = join(lab.dir, 'run2.json');
     const index = `gapipe-aggregates-${topic}`;
     const group = `${topic}-g`;
     const produced = await runCli(
       [
         'simulate',
         '--brokers',
-        brokers,
+        lab.brokers,
         '--topic',
         topic,
         '--players',
@@ -305,7 +291,7 @@ describe('gapipe consume', () => {
         manifest,
         '--json',
       ],
-      env,
+      lab.env,
     );
     expect(produced.code, produced.stderr).toBe(0);
 
@@ -317,7 +303,7 @@ describe('gapipe consume', () => {
       '--json',
     ]);
     await consumer.waitForStderr(/debug flushed: [1-9]/);
-    const container = new Docker().getContainer(`gapipe-${labName}-elasticsearch`);
+    const container = new Docker().getContainer(`gapipe-${lab.name}-elasticsearch`);
     await container.pause();
     let unpaused = false;
     try {
@@ -345,13 +331,13 @@ describe('gapipe consume', () => {
   it('reconnects after the Kafka broker restarts mid-run', async () => {
     const topic = randomName('e2e-kafkarestart');
     await createTopics(topic, 3);
-    const manifest = join(dir, 'run3.json');
+    const manifest = join(lab.dir, 'run3.json');
     const index = `gapipe-aggregates-${topic}`;
     const produced = await runCli(
       [
         'simulate',
         '--brokers',
-        brokers,
+        lab.brokers,
         '--topic',
         topic,
         '--players',
@@ -370,7 +356,7 @@ describe('gapipe consume', () => {
         manifest,
         '--json',
       ],
-      env,
+      lab.env,
     );
     expect(produced.code, produced.stderr).toBe(0);
     const consumer = startConsumer(topic, `${topic}-g`, index, [
@@ -381,7 +367,7 @@ describe('gapipe consume', () => {
       '--json',
     ]);
     await consumer.waitForStderr(/debug flushed: [1-9]/);
-    await new Docker().getContainer(`gapipe-${labName}-kafka`).restart({ t: 2 });
+    await new Docker().getContainer(`gapipe-${lab.name}-kafka`).restart({ t: 2 });
     const result = await consumer.exited;
     expect(result.code, result.stderr.slice(-3000)).toBe(0);
     expect(parseJson<{ consumed: number }>(result).consumed).toBeGreaterThanOrEqual(200_000);

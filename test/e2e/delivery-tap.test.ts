@@ -3,45 +3,22 @@
  * backlog, then live ones) are each read once and timed, the tap's positions reach the topic's end
  * offsets, and its group ends with no committed offsets and no members.
  */
-import { Kafka, logLevel } from 'kafkajs';
+import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveryTap } from '../../src/bench/delivery-tap.js';
 import { GapipeError } from '../../src/errors.js';
-import { DockerodeFacade } from '../../src/lab/docker.js';
-import { Lab } from '../../src/lab/lab.js';
-import { infraEnv, parseJson, randomName, runCli, sleep } from './helpers.js';
+import { labForFile, parseJson, randomName, runCli, sleep } from './helpers.js';
 
-const env = infraEnv();
-process.env.DOCKER_HOST = env.DOCKER_HOST;
-const labName = 'e2e-tap';
-const brokers = '127.0.0.1:39392';
-const kafka = new Kafka({ clientId: 'e2e-admin', brokers: [brokers], logLevel: logLevel.NOTHING });
-const admin = kafka.admin();
+const lab = labForFile('e2e-tap');
+let admin: Admin;
 
 beforeAll(async () => {
-  const up = await runCli(
-    [
-      'lab',
-      'up',
-      '--name',
-      labName,
-      '--services',
-      'kafka,elasticsearch',
-      '--kafka-port',
-      '39392',
-      '--es-port',
-      '39300',
-      '--json',
-    ],
-    env,
-  );
-  if (up.code !== 0) throw new Error(`gapipe lab up failed (exit ${up.code}):\n${up.stderr}`);
+  admin = new Kafka({ clientId: 'e2e-admin', brokers: [lab.brokers], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
 });
 
 afterAll(async () => {
-  await admin.disconnect().catch(() => {});
-  await new Lab({ docker: new DockerodeFacade() }).down(labName, { volumes: true }).catch(() => {});
+  await admin?.disconnect().catch(() => {});
 });
 
 async function endOffsets(topic: string): Promise<Map<number, number>> {
@@ -54,7 +31,7 @@ async function simulate(topic: string, events: number, extra: string[]): Promise
     [
       'simulate',
       '--brokers',
-      brokers,
+      lab.brokers,
       '--topic',
       topic,
       '--events',
@@ -64,7 +41,7 @@ async function simulate(topic: string, events: number, extra: string[]): Promise
       '--json',
       ...extra,
     ],
-    env,
+    lab.env,
   );
   expect(result.code, result.stderr).toBe(0);
   const summary = parseJson<{ acknowledged: number; failed: number }>(result);
@@ -97,7 +74,7 @@ describe('the delivery tap against real Kafka', () => {
     let negative = 0;
     let callbacks = 0;
     let earliest = Number.POSITIVE_INFINITY;
-    const tap = new DeliveryTap({ brokers: [brokers], topic, group }, (intended, count, nowMs) => {
+    const tap = new DeliveryTap({ brokers: [lab.brokers], topic, group }, (intended, count, nowMs) => {
       callbacks++;
       timed += count;
       for (let i = 0; i < count; i++) {
@@ -143,7 +120,7 @@ describe('the delivery tap against real Kafka', () => {
 
   it('start rejects with a GapipeError naming a topic that does not exist', async () => {
     const topic = randomName('e2e-tap-missing');
-    const tap = new DeliveryTap({ brokers: [brokers], topic, group: `${topic}-tap` }, () => {});
+    const tap = new DeliveryTap({ brokers: [lab.brokers], topic, group: `${topic}-tap` }, () => {});
     const error = await tap.start().catch((e: unknown) => e);
     await tap.stop();
     expect(error).toBeInstanceOf(GapipeError);

@@ -1,9 +1,15 @@
-/** Shared helpers of the end-to-end tests: the stand-in environment, running the CLI, free ports. */
+/** Shared helpers of the end-to-end tests: the stand-in environment, running the CLI, free ports, a lab of a file's own. */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
+import { DockerodeFacade } from '../../src/lab/docker.js';
+import { Lab } from '../../src/lab/lab.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -32,33 +38,19 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built CLI (bin/run.js) as a user would, with CI=true and no stdin. */
-export function runCli(
+/** Runs the built CLI (bin/run.js) as a user would, with CI=true and no stdin; killed after `timeoutMs`. */
+export async function runCli(
   args: string[],
   env: Record<string, string> = {},
   timeoutMs = 600_000,
 ): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [`${ROOT}bin/run.js`, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, CI: 'true', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
+  const cli = startCli(args, env);
+  const timer = setTimeout(() => cli.child.kill('SIGKILL'), timeoutMs);
+  try {
+    return await cli.exited;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function parseJson<T>(result: CliResult): T {
@@ -154,13 +146,89 @@ export async function labUp(
   name: string,
   env: Record<string, string>,
   services = 'kafka,elasticsearch',
+  flags: string[] = [],
 ): Promise<{ brokers: string; esUrl: string }> {
   const [kafkaPort, esPort] = [await freePort(), await freePort()];
-  const args = ['lab', 'up', '--name', name, '--services', services];
+  const args = ['lab', 'up', '--name', name, '--services', services, ...flags];
   const up = await runCli(
     [...args, '--kafka-port', String(kafkaPort), '--es-port', String(esPort), '--json'],
     env,
   );
   if (up.code !== 0) throw new Error(`gapipe lab up failed (exit ${up.code}):\n${up.stderr}`);
   return { brokers: `127.0.0.1:${kafkaPort}`, esUrl: `http://127.0.0.1:${esPort}` };
+}
+
+/** Removes the named lab with its volumes; a lab that is not there is no error. */
+export async function labDown(name: string): Promise<void> {
+  await new Lab({ docker: new DockerodeFacade() }).down(name, { volumes: true }).catch(() => {});
+}
+
+/** A test file's own lab and scratch folder (see labForFile). */
+export interface TestLab {
+  /** The stand-in environment to run the CLI with (infraEnv). */
+  readonly env: Record<string, string>;
+  /** `<prefix>-<random>`: no other file's or user's lab. */
+  readonly name: string;
+  /** A temporary folder, removed with the lab. */
+  readonly dir: string;
+  /** Where the lab's Kafka and Elasticsearch listen, once it is up. */
+  readonly brokers: string;
+  readonly esUrl: string;
+  /** Brings the lab up: the file's tests that need it call this when the lab is not started in beforeAll. */
+  up(): Promise<void>;
+}
+
+export interface LabForFileOptions {
+  /** What `lab up --services` gets. */
+  services?: string;
+  /** More `lab up` flags, e.g. --partitions. */
+  flags?: string[];
+  /** False: the lab comes up only when a test calls `up()` (a file whose other tests need no Docker). */
+  upBeforeAll?: boolean;
+}
+
+/**
+ * Registers this file's set-up and clean-up for a lab named `<prefix>-<random>` with a temporary
+ * folder `gapipe-<prefix>-…`: beforeAll makes the folder and brings the lab up (see `upBeforeAll`),
+ * afterAll removes both, also when a test failed. Points DOCKER_HOST at the stand-in engine at once,
+ * for the file's own Docker calls. vitest runs afterAll hooks last-registered first, so clean-up the
+ * file registers after this (killing processes it started) happens before the lab goes.
+ */
+export function labForFile(prefix: string, options: LabForFileOptions = {}): TestLab {
+  const env = infraEnv();
+  process.env.DOCKER_HOST = env.DOCKER_HOST;
+  const name = randomName(prefix);
+  let dir: string | undefined;
+  let endpoints: { brokers: string; esUrl: string } | undefined;
+  const ready = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`the lab's ${what} is known only after beforeAll (or up())`);
+    return value;
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), `gapipe-${prefix}-`));
+    if (options.upBeforeAll !== false) await lab.up();
+  });
+  afterAll(async () => {
+    await labDown(name);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const lab: TestLab = {
+    env,
+    name,
+    get dir() {
+      return ready(dir, 'folder');
+    },
+    get brokers() {
+      return ready(endpoints, 'Kafka').brokers;
+    },
+    get esUrl() {
+      return ready(endpoints, 'Elasticsearch').esUrl;
+    },
+    async up() {
+      endpoints = await labUp(name, env, options.services, options.flags);
+    },
+  };
+  return lab;
 }

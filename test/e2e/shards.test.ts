@@ -3,24 +3,15 @@
  * lab's real Kafka: together they send exactly the records one run would, the consumer aggregates
  * them, and `gapipe verify` passes against the two manifests combined.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DockerodeFacade } from '../../src/lab/docker.js';
-import { Lab } from '../../src/lab/lab.js';
-import { infraEnv, labUp, parseJson, randomName, runCli } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { labForFile, parseJson, randomName, runCli } from './helpers.js';
 
-const env = infraEnv();
-process.env.DOCKER_HOST = env.DOCKER_HOST;
-const labName = randomName('e2e-shard');
-let brokers: string;
-let esUrl: string;
-let dir: string;
+const lab = labForFile('e2e-shards');
 
 async function createTopics(topic: string, partitions: number): Promise<void> {
-  const kafka = new Kafka({ clientId: 'e2e-admin', brokers: [brokers], logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: 'e2e-admin', brokers: [lab.brokers], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -38,7 +29,7 @@ async function createTopics(topic: string, partitions: number): Promise<void> {
 }
 
 async function topicCount(topic: string): Promise<number> {
-  const kafka = new Kafka({ clientId: 'e2e-admin', brokers: [brokers], logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: 'e2e-admin', brokers: [lab.brokers], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -48,16 +39,6 @@ async function topicCount(topic: string): Promise<number> {
     await admin.disconnect();
   }
 }
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'gapipe-e2e-shards-'));
-  ({ brokers, esUrl } = await labUp(labName, env, 'kafka,elasticsearch'));
-});
-
-afterAll(async () => {
-  await new Lab({ docker: new DockerodeFacade() }).down(labName, { volumes: true }).catch(() => {});
-  await rm(dir, { recursive: true, force: true });
-});
 
 interface Summary {
   produced: number;
@@ -73,13 +54,13 @@ describe('a sharded run against real Kafka', () => {
   it('two shard processes send the whole stream once; verify passes on their manifests combined', async () => {
     const topic = randomName('e2e-shards');
     await createTopics(topic, 6);
-    const manifests = [join(dir, 'truth-0.json'), join(dir, 'truth-1.json')];
+    const manifests = [join(lab.dir, 'truth-0.json'), join(lab.dir, 'truth-1.json')];
     const shard = (index: number, workers: number) =>
       runCli(
         [
           'simulate',
           '--brokers',
-          brokers,
+          lab.brokers,
           '--topic',
           topic,
           '--players',
@@ -110,7 +91,7 @@ describe('a sharded run against real Kafka', () => {
           manifests[index] as string,
           '--json',
         ],
-        env,
+        lab.env,
       );
     const results = await Promise.all([shard(0, 2), shard(1, 1)]);
     for (const result of results) expect(result.code, result.stderr).toBe(0);
@@ -131,9 +112,9 @@ describe('a sharded run against real Kafka', () => {
       [
         'consume',
         '--brokers',
-        brokers,
+        lab.brokers,
         '--es',
-        esUrl,
+        lab.esUrl,
         '--topic',
         topic,
         '--group',
@@ -150,7 +131,7 @@ describe('a sharded run against real Kafka', () => {
         '8s',
         '--json',
       ],
-      env,
+      lab.env,
     );
     expect(consumed.code, consumed.stderr).toBe(0);
 
@@ -160,14 +141,14 @@ describe('a sharded run against real Kafka', () => {
           'verify',
           ...paths.flatMap((path) => ['--manifest', path]),
           '--es',
-          esUrl,
+          lab.esUrl,
           '--index',
           index,
           '--wait',
           '60s',
           '--json',
         ],
-        env,
+        lab.env,
       );
     const both = await verify(...manifests);
     expect(both.code, `${both.stderr}\n${both.stdout.slice(-3000)}`).toBe(0);

@@ -4,34 +4,18 @@
  * failed record, and the topic must hold every record of the run exactly once — the same events, by
  * event_id, as the same seed and flags write to a file.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { Kafka, logLevel } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DockerodeFacade } from '../../src/lab/docker.js';
-import { Lab } from '../../src/lab/lab.js';
-import {
-  infraEnv,
-  labUp,
-  parseJson,
-  type RunningCli,
-  randomName,
-  runCli,
-  sleep,
-  startCli,
-} from './helpers.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { labForFile, parseJson, type RunningCli, randomName, runCli, sleep, startCli } from './helpers.js';
 
-const env = infraEnv();
-process.env.DOCKER_HOST = env.DOCKER_HOST;
-const labName = randomName('e2e-outage');
-let brokers: string;
-let dir: string;
+const lab = labForFile('e2e-outage', { services: 'kafka' });
 const running: RunningCli[] = [];
 
 function kafka(): Kafka {
-  return new Kafka({ clientId: 'e2e-outage', brokers: [brokers], logLevel: logLevel.NOTHING });
+  return new Kafka({ clientId: 'e2e-outage', brokers: [lab.brokers], logLevel: logLevel.NOTHING });
 }
 
 /** The event_id of every record in the topic, read from the beginning. */
@@ -68,15 +52,8 @@ async function eventIdsIn(topic: string): Promise<string[]> {
   return ids;
 }
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'gapipe-e2e-outage-'));
-  ({ brokers } = await labUp(labName, env, 'kafka'));
-});
-
-afterAll(async () => {
+afterAll(() => {
   for (const cli of running) cli.child.kill('SIGKILL');
-  await new Lab({ docker: new DockerodeFacade() }).down(labName, { volumes: true }).catch(() => {});
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('gapipe simulate through a Kafka outage', () => {
@@ -95,14 +72,14 @@ describe('gapipe simulate through a Kafka outage', () => {
       '--start-time',
       '2026-11-21T20:00:00Z',
     ];
-    const run = startCli(['simulate', '--brokers', brokers, '--topic', topic, ...stream, '--json'], {
-      ...env,
+    const run = startCli(['simulate', '--brokers', lab.brokers, '--topic', topic, ...stream, '--json'], {
+      ...lab.env,
       GAPIPE_DEBUG: '1',
     });
     running.push(run);
     await run.waitForStderr(/kafka: connected/, 60_000);
     await sleep(5000);
-    const container = new Docker().getContainer(`gapipe-${labName}-kafka`);
+    const container = new Docker().getContainer(`gapipe-${lab.name}-kafka`);
     await container.kill(); // SIGKILL: no clean shutdown of the broker
     await sleep(10_000);
     await container.start();
@@ -118,10 +95,10 @@ describe('gapipe simulate through a Kafka outage', () => {
     // The outage hit records on their way: they were retried, not lost.
     expect(result.stderr).toMatch(/will be retried: connection to .* (closed|failed)/);
 
-    const file = join(dir, 'expected.ndjson');
+    const file = join(lab.dir, 'expected.ndjson');
     const expected = await runCli(
       ['simulate', '--sink', 'file', '--out', file, '--no-pace', ...stream, '--json'],
-      env,
+      lab.env,
     );
     expect(expected.code, expected.stderr).toBe(0);
     const expectedIds = (await readFile(file, 'utf8'))

@@ -2,21 +2,14 @@
  * gapipe simulate into the lab's real Kafka (stand-in image), read back with an independent kafkajs
  * consumer: every record arrives once, keyed by its player, with the measurement headers, and valid.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DockerodeFacade } from '../../src/lab/docker.js';
-import { Lab } from '../../src/lab/lab.js';
+import { describe, expect, it } from 'vitest';
 import { validateRecord } from '../simulators/event-schema.js';
-import { freePort, infraEnv, parseJson, randomName, runCli } from './helpers.js';
+import { labForFile, parseJson, randomName, runCli } from './helpers.js';
 
-const env = infraEnv();
-process.env.DOCKER_HOST = env.DOCKER_HOST;
-const labName = randomName('e2e-sim');
-let brokers: string;
-let dir: string;
+const lab = labForFile('e2e-sim', { services: 'kafka', flags: ['--partitions', '3'] });
 
 const EVENTS = 3000;
 const runFlags = [
@@ -34,34 +27,6 @@ const runFlags = [
   '0.01',
 ];
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'gapipe-e2e-sim-'));
-  const port = await freePort();
-  const up = await runCli(
-    [
-      'lab',
-      'up',
-      '--name',
-      labName,
-      '--services',
-      'kafka',
-      '--kafka-port',
-      String(port),
-      '--partitions',
-      '3',
-      '--json',
-    ],
-    env,
-  );
-  expect(up.code, up.stderr).toBe(0);
-  brokers = `127.0.0.1:${port}`;
-});
-
-afterAll(async () => {
-  await new Lab({ docker: new DockerodeFacade() }).down(labName, { volumes: true }).catch(() => {});
-  await rm(dir, { recursive: true, force: true });
-});
-
 interface Received {
   key: string;
   value: string;
@@ -70,7 +35,7 @@ interface Received {
 }
 
 async function readTopic(count: number): Promise<Received[]> {
-  const kafka = new Kafka({ clientId: 'e2e-reader', brokers: [brokers], logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: 'e2e-reader', brokers: [lab.brokers], logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: randomName('e2e-reader') });
   await consumer.connect();
   const received: Received[] = [];
@@ -104,13 +69,13 @@ async function readTopic(count: number): Promise<Received[]> {
 
 describe('gapipe simulate into Kafka', () => {
   it('delivers every record, keyed by player, with headers, each a valid event — the same bytes as the file sink', async () => {
-    const run = await runCli(['simulate', ...runFlags, '--brokers', brokers, '--json'], env);
+    const run = await runCli(['simulate', ...runFlags, '--brokers', lab.brokers, '--json'], lab.env);
     expect(run.code, run.stderr).toBe(0);
     const summary = parseJson<{ runId: string; produced: number; acknowledged: number; failed: number }>(run);
     expect(summary).toMatchObject({ produced: EVENTS, acknowledged: EVENTS, failed: 0 });
 
-    const file = join(dir, 'events.ndjson');
-    const fileRun = await runCli(['simulate', ...runFlags, '--sink', 'file', '--out', file], env);
+    const file = join(lab.dir, 'events.ndjson');
+    const fileRun = await runCli(['simulate', ...runFlags, '--sink', 'file', '--out', file], lab.env);
     expect(fileRun.code, fileRun.stderr).toBe(0);
     const expected = (await readFile(file, 'utf8')).split('\n').filter((l) => l.length > 0);
     expect(expected).toHaveLength(EVENTS);

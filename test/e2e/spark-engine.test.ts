@@ -18,8 +18,7 @@
  *   micro-batches move its watermark; verify's bounds themselves are unit-tested.)
  */
 import { mkdirSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from '@elastic/elasticsearch';
 import { Kafka, logLevel } from 'kafkajs';
@@ -32,19 +31,12 @@ import {
   sparkJobFailure,
   submitSparkJob,
 } from '../../src/engines/spark/submit.js';
-import { DockerodeFacade } from '../../src/lab/docker.js';
-import { Lab } from '../../src/lab/lab.js';
 import { decodeEventFull } from '../../src/pipeline/decode.js';
 import type { GroundTruthManifest } from '../../src/simulators/manifest.js';
 import type { VerifyResult } from '../../src/verify/verify.js';
-import { infraEnv, labUp, parseJson, randomName, runCli, sleep } from './helpers.js';
+import { labForFile, parseJson, randomName, runCli, sleep } from './helpers.js';
 
-const env = infraEnv();
-process.env.DOCKER_HOST = env.DOCKER_HOST;
-const labName = randomName('e2e-spark');
-let brokers: string;
-let esUrl: string;
-let dir: string;
+const lab = labForFile('e2e-spark');
 let es: Client;
 let runtime: SparkRuntime;
 const jobs: SparkJobHandle[] = [];
@@ -57,7 +49,11 @@ const TEST_TIMEOUT_MS = 900_000;
 const SETUP_TIMEOUT_MS = 900_000;
 
 async function createTopics(topics: string[], partitions: number): Promise<void> {
-  const admin = new Kafka({ clientId: 'e2e-admin', brokers: [brokers], logLevel: logLevel.NOTHING }).admin();
+  const admin = new Kafka({
+    clientId: 'e2e-admin',
+    brokers: [lab.brokers],
+    logLevel: logLevel.NOTHING,
+  }).admin();
   await admin.connect();
   try {
     await admin.createTopics({
@@ -72,7 +68,14 @@ async function createTopics(topics: string[], partitions: number): Promise<void>
 async function startJob(options: Omit<SparkJobOptions, 'brokers' | 'esUrl' | 'logFile'>, log: string) {
   const handle = await submitSparkJob(
     runtime,
-    { brokers, esUrl, localThreads: 2, progressEverySeconds: 2, logFile: join(dir, log), ...options },
+    {
+      brokers: lab.brokers,
+      esUrl: lab.esUrl,
+      localThreads: 2,
+      progressEverySeconds: 2,
+      logFile: join(lab.dir, log),
+      ...options,
+    },
     { env: jobEnv() },
   );
   jobs.push(handle);
@@ -84,7 +87,7 @@ async function startJob(options: Omit<SparkJobOptions, 'brokers' | 'esUrl' | 'lo
  * folder: a job killed with SIGKILL cannot remove its own, and the folder is removed at the end.
  */
 function jobEnv(): NodeJS.ProcessEnv {
-  const scratch = join(dir, 'tmp');
+  const scratch = join(lab.dir, 'tmp');
   mkdirSync(scratch, { recursive: true });
   const javaOptions = [process.env.JAVA_TOOL_OPTIONS, `-Djava.io.tmpdir=${scratch}`].filter(Boolean);
   return { ...process.env, TMPDIR: scratch, JAVA_TOOL_OPTIONS: javaOptions.join(' ') };
@@ -107,7 +110,7 @@ function simulate(topic: string, manifest: string, flags: string[]) {
     [
       'simulate',
       '--brokers',
-      brokers,
+      lab.brokers,
       '--topic',
       topic,
       '--players',
@@ -121,7 +124,7 @@ function simulate(topic: string, manifest: string, flags: string[]) {
       '--json',
       ...flags,
     ],
-    env,
+    lab.env,
   );
 }
 
@@ -169,8 +172,8 @@ async function until<T>(
 
 async function verifyOnce(manifest: string, index: string, wait = '0s'): Promise<VerifyResult> {
   const result = await runCli(
-    ['verify', '--manifest', manifest, '--es', esUrl, '--index', index, '--wait', wait, '--json'],
-    env,
+    ['verify', '--manifest', manifest, '--es', lab.esUrl, '--index', index, '--wait', wait, '--json'],
+    lab.env,
   );
   if (result.code !== 0 && result.code !== 1) {
     throw new Error(`verify failed (exit ${result.code}): ${result.stderr}`);
@@ -180,7 +183,7 @@ async function verifyOnce(manifest: string, index: string, wait = '0s'): Promise
 
 /** The records of a topic with their headers as text. */
 async function readTopic(topic: string, expected: number) {
-  const kafka = new Kafka({ clientId: 'e2e-read', brokers: [brokers], logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: 'e2e-read', brokers: [lab.brokers], logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: randomName('e2e-read') });
   const records: Array<{ value: Buffer | null; headers: Record<string, string> }> = [];
   await consumer.connect();
@@ -206,14 +209,12 @@ async function readTopic(topic: string, expected: number) {
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'gapipe-e2e-spark-'));
   const started = Date.now();
   runtime = await setupSpark({
     reporter: { step: (line) => process.stderr.write(`[spark setup] ${line}\n`) },
   });
   process.stderr.write(`[spark setup] took ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
-  ({ brokers, esUrl } = await labUp(labName, env, 'kafka,elasticsearch'));
-  es = new Client({ node: esUrl });
+  es = new Client({ node: lab.esUrl });
 }, SETUP_TIMEOUT_MS);
 
 afterAll(async () => {
@@ -221,13 +222,11 @@ afterAll(async () => {
   for (const job of jobs) job.kill('SIGKILL');
   await Promise.all(jobs.map((job) => job.wait()));
   await es?.close();
-  await new Lab({ docker: new DockerodeFacade() }).down(labName, { volumes: true }).catch(() => {});
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('gapipe engine setup spark', () => {
   it('finds the environment prepared, runs nothing but the Java check, and says what it holds', async () => {
-    const result = await runCli(['engine', 'setup', 'spark', '--json'], env);
+    const result = await runCli(['engine', 'setup', 'spark', '--json'], lab.env);
     expect(result.code, result.stderr).toBe(0);
     expect(parseJson<Record<string, unknown>>(result)).toEqual({
       engine: 'spark',
@@ -245,14 +244,14 @@ describe('gapipe engine setup spark', () => {
 
 describe('the Spark engine', { timeout: TEST_TIMEOUT_MS }, () => {
   const topic = randomName('e2e-spark');
-  const manifestPath = () => join(dir, 'disorder.json');
+  const manifestPath = () => join(lab.dir, 'disorder.json');
   const reference = `gapipe-aggregates-${topic}-ref`;
 
   it('aggregates a live run exactly, and dead-letters every malformed record as gapipe does', async () => {
     await createTopics([topic, `${topic}-dlq`, `${topic}-dlq-restarted`], 3);
     const started = Date.now();
     const job = await startJob(
-      { topic, index: reference, checkpointDir: join(dir, 'ck-ref'), deadLetterTopic: `${topic}-dlq` },
+      { topic, index: reference, checkpointDir: join(lab.dir, 'ck-ref'), deadLetterTopic: `${topic}-dlq` },
       'ref.log',
     );
     const run = await simulate(topic, manifestPath(), [
@@ -325,7 +324,7 @@ describe('the Spark engine', { timeout: TEST_TIMEOUT_MS }, () => {
     const options = {
       topic,
       index,
-      checkpointDir: join(dir, 'ck-restarted'),
+      checkpointDir: join(lab.dir, 'ck-restarted'),
       deadLetterTopic: `${topic}-dlq-restarted`,
       maxOffsetsPerTrigger: 3000,
     };
@@ -355,8 +354,11 @@ describe('the Spark engine', { timeout: TEST_TIMEOUT_MS }, () => {
     const clean = randomName('e2e-spark-clean');
     await createTopics([clean, `${clean}-dlq`], 3);
     const index = `gapipe-aggregates-${clean}`;
-    const job = await startJob({ topic: clean, index, checkpointDir: join(dir, 'ck-clean') }, 'clean.log');
-    const manifest = join(dir, 'clean.json');
+    const job = await startJob(
+      { topic: clean, index, checkpointDir: join(lab.dir, 'ck-clean') },
+      'clean.log',
+    );
+    const manifest = join(lab.dir, 'clean.json');
     const run = await simulate(clean, manifest, [
       '--seed',
       '12',

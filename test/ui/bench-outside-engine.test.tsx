@@ -12,6 +12,7 @@ import { renderBenchSummary } from '../../src/ui/bench.js';
 import { BenchView } from '../../src/ui/bench-progress.js';
 import { sampleBenchResult } from '../bench/fixtures.js';
 import { asOutsideEngine } from '../bench/helpers/engine-results.js';
+import { latency } from './helpers/latency.js';
 
 // ink draws nothing until unmount under CI=true: pin the terminal behaviour (read when ink is imported).
 vi.hoisted(() => {
@@ -20,17 +21,6 @@ vi.hoisted(() => {
 });
 afterAll(() => vi.unstubAllEnvs());
 afterEach(() => cleanup());
-
-const latency = (p99Ms: number) => ({
-  count: 5000,
-  minMs: p99Ms / 20,
-  meanMs: p99Ms / 4,
-  p50Ms: p99Ms / 5,
-  p90Ms: p99Ms / 2,
-  p99Ms,
-  p999Ms: p99Ms * 2,
-  maxMs: p99Ms * 4,
-});
 
 /** A Spark run 50 s in: no sink latency, no documents written, late or dead-lettered known. */
 const sparkProgress: BenchProgress = {
@@ -50,11 +40,13 @@ const sparkProgress: BenchProgress = {
     lag: (i % 12) * 2000,
   })),
   lag: 48_612,
+  // The engine's watermark is its own: the bench never has one for it.
+  watermarkMs: undefined,
   latency: {
-    'produce-ack': latency(87.6),
-    delivery: latency(90),
+    'produce-ack': latency(87.6, 5000),
+    delivery: latency(90, 5000),
     sink: emptySummary(),
-    visible: latency(35_684),
+    visible: latency(35_684, 5000),
   },
   errors: [],
   totals: {

@@ -3,6 +3,7 @@ import { PassThrough } from 'node:stream';
 import { stripVTControlCharacters } from 'node:util';
 import { cleanup, render } from 'ink-testing-library';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { emptySummary } from '../../src/bench/histograms.js';
 import type { BenchPhase, BenchProgress, LatencyKind, LatencySummary } from '../../src/bench/types.js';
 import type { BenchStart } from '../../src/ui/bench.js';
 import {
@@ -12,6 +13,7 @@ import {
   latencyBar,
   sparkline,
 } from '../../src/ui/bench-progress.js';
+import { latency } from './helpers/latency.js';
 
 // Commands draw the live view only off CI (plainOutput), and ink draws differently under CI=true
 // (nothing until unmount): pin the terminal behaviour, whatever environment the tests run in. ink
@@ -27,29 +29,7 @@ afterEach(() => cleanup());
 const WATERMARK_MS = Date.UTC(2026, 10, 21, 16, 25, 0);
 const tick = () => new Promise((resolve) => setTimeout(resolve, 20));
 
-function latency(p99Ms: number, count = 10_000): LatencySummary {
-  return {
-    count,
-    minMs: p99Ms / 20,
-    meanMs: p99Ms / 4,
-    p50Ms: p99Ms / 5,
-    p90Ms: p99Ms / 2,
-    p99Ms,
-    p999Ms: p99Ms * 2,
-    maxMs: p99Ms * 4,
-  };
-}
-
-const EMPTY: LatencySummary = {
-  count: 0,
-  minMs: 0,
-  meanMs: 0,
-  p50Ms: 0,
-  p90Ms: 0,
-  p99Ms: 0,
-  p999Ms: 0,
-  maxMs: 0,
-};
+const EMPTY = emptySummary();
 
 const latencies: Record<LatencyKind, LatencySummary> = {
   'produce-ack': latency(2.1),

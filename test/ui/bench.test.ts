@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { emptySummary } from '../../src/bench/histograms.js';
 import {
   type BenchPhase,
   type BenchProgress,
@@ -20,34 +21,13 @@ import {
 } from '../../src/ui/bench.js';
 import { decided, instrumentSummary } from '../bench/fixtures.js';
 import { scenarioResult, seconds } from '../bench/verdict-scenarios.js';
+import { latency } from './helpers/latency.js';
 
 const plain = (text: string) => stripVTControlCharacters(text);
 
 const WATERMARK_MS = Date.UTC(2026, 10, 21, 16, 25, 0);
 
-function latency(p99Ms: number, count = 10_000): LatencySummary {
-  return {
-    count,
-    minMs: p99Ms / 20,
-    meanMs: p99Ms / 4,
-    p50Ms: p99Ms / 5,
-    p90Ms: p99Ms / 2,
-    p99Ms,
-    p999Ms: p99Ms * 2,
-    maxMs: p99Ms * 4,
-  };
-}
-
-const EMPTY: LatencySummary = {
-  count: 0,
-  minMs: 0,
-  meanMs: 0,
-  p50Ms: 0,
-  p90Ms: 0,
-  p99Ms: 0,
-  p999Ms: 0,
-  maxMs: 0,
-};
+const EMPTY = emptySummary();
 
 const latencies: Record<LatencyKind, LatencySummary> = {
   'produce-ack': latency(2.1),

@@ -1,51 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AggregateDoc } from '../../src/pipeline/types.js';
-import type { ManifestWindow } from '../../src/simulators/manifest.js';
 import { compareAggregates, normaliseWindowStart } from '../../src/verify/compare.js';
-
-const T0 = '2026-11-21T20:00:00.000Z';
-const T1 = '2026-11-21T20:01:00.000Z';
-
-function win(overrides: Partial<ManifestWindow> = {}): ManifestWindow {
-  const start = overrides.window_start ?? T0;
-  return {
-    window_start: start,
-    window_end: new Date(Date.parse(start) + 60_000).toISOString(),
-    region: 'EU',
-    event_type: 'item_purchase',
-    events: 10,
-    unique_players: 6,
-    revenue_usd: 12.34,
-    revenue_cents: 1234,
-    late_events: 0,
-    duplicates: 1,
-    ...overrides,
-  };
-}
-
-function doc(overrides: Partial<AggregateDoc> = {}): AggregateDoc {
-  const start = overrides.window_start ?? T0;
-  return {
-    window_start: start,
-    window_end: new Date(Date.parse(start) + 60_000).toISOString(),
-    window_kind: 'tumbling',
-    region: 'EU',
-    event_type: 'item_purchase',
-    partition: 0,
-    topic: 'game-events',
-    events: 10,
-    unique_players: 6,
-    revenue_usd: 12.34,
-    revenue_cents: 1234,
-    late_events: 0,
-    late_revenue_cents: 0,
-    duplicates: 1,
-    final: true,
-    last_offset: 100,
-    updated_at: '2026-11-21T20:15:00.000Z',
-    ...overrides,
-  };
-}
+import { cellDoc as doc, T0, T1, cellWindow as win } from './helpers/fixtures.js';
 
 /** The manifest window split over three partitions (players never share a partition). */
 function splitOverPartitions(): AggregateDoc[] {

@@ -3,69 +3,23 @@
  * is optional"), like the Spark job: no `duplicates`, no `late_events`/`late_revenue_cents`, no
  * `final`. And the bench's windows to ignore.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AggregateDoc } from '../../src/pipeline/types.js';
-import { MALFORMED_KINDS, type MalformedKind } from '../../src/simulators/malformed.js';
-import {
-  type GroundTruthManifest,
-  MANIFEST_FORMAT,
-  type ManifestWindow,
-  serializeManifest,
-} from '../../src/simulators/manifest.js';
+import type { ManifestWindow } from '../../src/simulators/manifest.js';
 import { compareAggregates, omittedDocFields } from '../../src/verify/compare.js';
 import { MemoryAggregateReader } from '../../src/verify/reader.js';
 import { verify } from '../../src/verify/verify.js';
+import {
+  cellDoc as fullDoc,
+  INDEX,
+  manifestFolder,
+  manifestOf,
+  T0,
+  T1,
+  cellWindow as win,
+} from './helpers/fixtures.js';
 
-const T0 = '2026-11-21T20:00:00.000Z';
-const T1 = '2026-11-21T20:01:00.000Z';
-const TOPIC = 'game-events';
-const INDEX = 'gapipe-aggregates';
 const NOT_COMPARED = 'the engine does not report duplicates: not compared';
-
-function win(overrides: Partial<ManifestWindow> = {}): ManifestWindow {
-  const start = overrides.window_start ?? T0;
-  return {
-    window_start: start,
-    window_end: new Date(Date.parse(start) + 60_000).toISOString(),
-    region: 'EU',
-    event_type: 'item_purchase',
-    events: 10,
-    unique_players: 6,
-    revenue_usd: 12.34,
-    revenue_cents: 1234,
-    late_events: 0,
-    duplicates: 2,
-    ...overrides,
-  };
-}
-
-/** A document as gapipe's consumer writes it: every optional field present. */
-function fullDoc(overrides: Partial<AggregateDoc> = {}): AggregateDoc {
-  const start = overrides.window_start ?? T0;
-  return {
-    window_start: start,
-    window_end: new Date(Date.parse(start) + 60_000).toISOString(),
-    window_kind: 'tumbling',
-    region: 'EU',
-    event_type: 'item_purchase',
-    partition: 0,
-    topic: TOPIC,
-    events: 10,
-    unique_players: 6,
-    revenue_usd: 12.34,
-    revenue_cents: 1234,
-    late_events: 0,
-    late_revenue_cents: 0,
-    duplicates: 2,
-    final: true,
-    last_offset: 100,
-    updated_at: '2026-11-21T20:15:00.000Z',
-    ...overrides,
-  };
-}
 
 /** A document as the Spark job writes it: no duplicates, no late counts, no final. */
 function sparkDoc(overrides: Partial<AggregateDoc> = {}): AggregateDoc {
@@ -117,7 +71,7 @@ describe('compareAggregates: duplicates not reported', () => {
   });
 
   it('with the field on the documents, a duplicates mismatch is still a difference', () => {
-    const result = compareAggregates([win()], [fullDoc({ duplicates: 1 })]);
+    const result = compareAggregates([win()], [fullDoc({ duplicates: 0 })]);
     expect(result.ok).toBe(false);
     expect(result.omittedFields).toEqual([]);
     expect(result.notes).toEqual([]);
@@ -127,8 +81,8 @@ describe('compareAggregates: duplicates not reported', () => {
         region: 'EU',
         event_type: 'item_purchase',
         field: 'duplicates',
-        expected: 2,
-        actual: 1,
+        expected: 1,
+        actual: 0,
         kind: 'mismatch',
       },
     ]);
@@ -139,7 +93,7 @@ describe('compareAggregates: duplicates not reported', () => {
       fullDoc({ partition: 0, events: 6, unique_players: 4, revenue_cents: 1000, duplicates: 1 }),
       sparkDoc({ partition: 1, events: 4, unique_players: 2, revenue_cents: 234 }),
     ];
-    const result = compareAggregates([win()], docs);
+    const result = compareAggregates([win({ duplicates: 2 })], docs);
     expect(result.omittedFields).not.toContain('duplicates');
     expect(result.differences).toEqual([
       expect.objectContaining({ field: 'duplicates', expected: 2, actual: 1, kind: 'mismatch' }),
@@ -317,36 +271,8 @@ describe('compareAggregates: final not written', () => {
 });
 
 describe('verify: windows to ignore', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gapipe-verify-ignore-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  function writeManifest(windows: ManifestWindow[]): string {
-    const manifest: GroundTruthManifest = {
-      format: MANIFEST_FORMAT,
-      about: 'test',
-      run: { runId: 'r1', topic: TOPIC },
-      windowMs: 60_000,
-      totals: {
-        records: 0,
-        validRecords: 0,
-        distinctEvents: 0,
-        duplicates: 0,
-        late: 0,
-        outOfOrder: 0,
-        malformed: 0,
-        revenueCents: 0,
-        revenueUsd: 0,
-      },
-      malformedByKind: Object.fromEntries(MALFORMED_KINDS.map((kind) => [kind, 0])) as Record<
-        MalformedKind,
-        number
-      >,
-      windows,
-    };
-    const path = join(dir, `truth-${windows.length}-${Math.random().toString(36).slice(2)}.json`);
-    writeFileSync(path, serializeManifest(manifest));
-    return path;
-  }
+  const manifests = manifestFolder('gapipe-verify-ignore-');
+  const writeManifest = (windows: ManifestWindow[]) => manifests.write(manifestOf(windows));
 
   // The bench's readiness probe: one event per partition into a window of the year 2000.
   const PROBE = '2000-01-01T00:00:00.000Z';

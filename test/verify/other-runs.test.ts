@@ -2,29 +2,18 @@
  * verify after a second `gapipe simulate` into the same topic: the index then holds the first run's
  * documents too, and verify must say so — with the fix — instead of only "79 of 99 cells differ".
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AggregateDoc } from '../../src/pipeline/types.js';
-import { MALFORMED_KINDS, type MalformedKind } from '../../src/simulators/malformed.js';
-import {
-  type GroundTruthManifest,
-  MANIFEST_FORMAT,
-  type ManifestWindow,
-  serializeManifest,
-} from '../../src/simulators/manifest.js';
+import type { ManifestWindow } from '../../src/simulators/manifest.js';
 import { renderVerifyResult } from '../../src/ui/verify.js';
 import { findOtherRuns } from '../../src/verify/compare.js';
 import { MemoryAggregateReader, SOURCE_FIELDS } from '../../src/verify/reader.js';
 import { verify } from '../../src/verify/verify.js';
+import { INDEX, manifestFolder, manifestOf, TOPIC } from './helpers/fixtures.js';
 
 const T0 = Date.parse('2026-11-21T20:00:00.000Z');
-const TOPIC = 'game-events';
-const INDEX = 'gapipe-aggregates';
-const dir = mkdtempSync(join(tmpdir(), 'gapipe-other-runs-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const manifests = manifestFolder('gapipe-other-runs-');
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
@@ -70,31 +59,7 @@ function doc(window: ManifestWindow, runId: string | undefined, events = window.
 }
 
 function manifestFile(windows: ManifestWindow[], runId: string): string {
-  const manifest: GroundTruthManifest = {
-    format: MANIFEST_FORMAT,
-    about: 'test',
-    run: { runId, topic: TOPIC },
-    windowMs: 60_000,
-    totals: {
-      records: 0,
-      validRecords: 0,
-      distinctEvents: 0,
-      duplicates: 0,
-      late: 0,
-      outOfOrder: 0,
-      malformed: 0,
-      revenueCents: 0,
-      revenueUsd: 0,
-    },
-    malformedByKind: Object.fromEntries(MALFORMED_KINDS.map((kind) => [kind, 0])) as Record<
-      MalformedKind,
-      number
-    >,
-    windows,
-  };
-  const path = join(dir, `${runId}.json`);
-  writeFileSync(path, serializeManifest(manifest));
-  return path;
+  return manifests.write(manifestOf(windows, { runId, topic: TOPIC }));
 }
 
 // Run 1 covered minutes 0–1; run 2 (the manifest) minutes 1–2 of the same topic. In minute 1 both

@@ -4,34 +4,25 @@
  * search_after), and the command as a child process (bin/dev.js, CI=true) against that stand-in.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { GapipeError } from '../../src/errors.js';
 import type { AggregateDoc } from '../../src/pipeline/types.js';
-import { MALFORMED_KINDS, type MalformedKind } from '../../src/simulators/malformed.js';
-import {
-  type GroundTruthManifest,
-  MANIFEST_FORMAT,
-  type ManifestWindow,
-  serializeManifest,
-} from '../../src/simulators/manifest.js';
+import type { ManifestWindow } from '../../src/simulators/manifest.js';
 import { ElasticsearchAggregateReader, MemoryAggregateReader } from '../../src/verify/reader.js';
 import { loadManifest, type VerifyAttempt, verify } from '../../src/verify/verify.js';
+import { INDEX, manifestFolder, manifestOf, TOPIC } from './helpers/fixtures.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'gapipe-verify-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const manifests = manifestFolder('gapipe-verify-');
+const writeManifest = manifests.write;
 
 const T0 = Date.parse('2026-11-21T20:00:00.000Z');
-const TOPIC = 'game-events';
-const INDEX = 'gapipe-aggregates';
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
@@ -90,39 +81,6 @@ function docsFor(window: ManifestWindow, overrides: Partial<AggregateDoc> = {}):
     { ...base, ...first, ...overrides },
     { ...base, ...second, ...overrides },
   ];
-}
-
-function manifestOf(windows: ManifestWindow[], run: Record<string, unknown> = { runId: 'r1', topic: TOPIC }) {
-  const manifest: GroundTruthManifest = {
-    format: MANIFEST_FORMAT,
-    about: 'test',
-    run,
-    windowMs: 60_000,
-    totals: {
-      records: 0,
-      validRecords: 0,
-      distinctEvents: 0,
-      duplicates: 0,
-      late: 0,
-      outOfOrder: 0,
-      malformed: 0,
-      revenueCents: 0,
-      revenueUsd: 0,
-    },
-    malformedByKind: Object.fromEntries(MALFORMED_KINDS.map((kind) => [kind, 0])) as Record<
-      MalformedKind,
-      number
-    >,
-    windows,
-  };
-  return manifest;
-}
-
-let fileCounter = 0;
-function writeManifest(manifest: GroundTruthManifest | string): string {
-  const path = join(dir, `truth-${++fileCounter}.json`);
-  writeFileSync(path, typeof manifest === 'string' ? manifest : serializeManifest(manifest));
-  return path;
 }
 
 const WINDOWS = [
@@ -321,7 +279,7 @@ describe('loadManifest', () => {
   it.each(cases)(
     '%s is an INVALID_FLAG naming the file and how to write one',
     async (_, content, message) => {
-      const path = content === '' ? join(dir, 'nonexistent.json') : writeManifest(content);
+      const path = content === '' ? join(manifests.dir, 'nonexistent.json') : writeManifest(content);
       const error = await loadManifest(path).catch((e) => e);
       expect(error).toBeInstanceOf(GapipeError);
       expect(error.code).toBe('INVALID_FLAG');

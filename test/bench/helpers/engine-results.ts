@@ -5,6 +5,7 @@
  */
 import { encodeIntoCompressedBase64 } from 'hdr-histogram-js';
 import type { EngineResources } from '../../../src/bench/engines/resources.js';
+import { emptySummary } from '../../../src/bench/histograms.js';
 import type { BenchResult, EngineSummary } from '../../../src/bench/types.js';
 import { newLatencyHistogram } from '../fixtures.js';
 
@@ -48,16 +49,7 @@ export function asOutsideEngine(
   const empty = newLatencyHistogram();
   r.histograms.sink = encodeIntoCompressedBase64(empty);
   empty.destroy();
-  r.summary.latency.sink = {
-    count: 0,
-    minMs: 0,
-    meanMs: 0,
-    p50Ms: 0,
-    p90Ms: 0,
-    p99Ms: 0,
-    p999Ms: 0,
-    maxMs: 0,
-  };
+  r.summary.latency.sink = emptySummary();
   r.summary.throughput.written = 0;
   Object.assign(r.summary.totals, { written: 0, late: 0, deadLettered: 0, duplicates: 0 });
   r.series = r.series.map(({ pipeline: _pipeline, ...point }) => ({ ...point, written: 0 }));
